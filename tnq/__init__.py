@@ -1,0 +1,28 @@
+"""tnq: tensor-network simulation of variational quantum circuits."""
+
+from .circuit import Circuit, Op
+from .errors import (
+    CircuitError,
+    CompileError,
+    MemoryLimitError,
+    ObservableError,
+    ParameterError,
+    QasmError,
+    TnqError,
+)
+from .gates import GATES, gate_matrix
+from .observables import DenseOperator, Observable, PauliString, X, Y, Z, observable
+from .plan import PathCache, Plan
+from .program import Program, compile
+from .symbols import Symbol, SymbolVector, inputs, parameters
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Circuit", "Op", "GATES", "gate_matrix",
+    "parameters", "inputs", "Symbol", "SymbolVector",
+    "observable", "Observable", "PauliString", "DenseOperator", "X", "Y", "Z",
+    "compile", "Program", "Plan", "PathCache",
+    "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
+    "CompileError", "MemoryLimitError",
+]

@@ -1,0 +1,14 @@
+"""Compile-time structure: tensor-network specs built from circuits (no arrays)."""
+
+from .network import Network, Source, amplitude_network, marginal_network, state_network
+from .terms import TermGroups, group_terms
+
+__all__ = [
+    "Network",
+    "Source",
+    "state_network",
+    "amplitude_network",
+    "marginal_network",
+    "TermGroups",
+    "group_terms",
+]

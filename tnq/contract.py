@@ -1,0 +1,218 @@
+"""Call-time evaluation: gate tables from parameters, operands for a plan.
+
+At compile time, :class:`Evaluator` sorts the circuit's operations into
+constant gates (arrays made once per backend) and symbolic gate *kinds*. At
+call time it gathers every parameter slot of a kind with one indexing
+operation (``values[src] * scale + offset``), builds all gates of the kind with
+one matrix product (:meth:`tnq.gates.Gate.table`), and hands the pieces to the
+plan's contractor. Nothing here loops over gates in Python except the final
+unstacking into the operand list a contraction takes.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from autoray import do, infer_backend
+
+from .circuit import Op
+from .compile.network import Network
+from .errors import ParameterError
+from .symbols import Symbol
+
+__all__ = ["Evaluator", "backend_of", "to_backend"]
+
+ZERO = np.array([1.0, 0.0])
+
+
+def backend_of(*arrays) -> str:
+    """The autoray backend of the first array that is not a plain Python/numpy value."""
+    for a in arrays:
+        if a is not None and not isinstance(a, (list, tuple, numbers.Number)):
+            name = infer_backend(a)
+            if name != "builtins":
+                return name
+    return "numpy"
+
+
+def to_backend(array: np.ndarray, like):
+    """Constant numpy ``array`` on the backend and device of ``like`` (same dtype)."""
+    backend = infer_backend(like)
+    if backend == "numpy":
+        return array
+    if backend == "torch":
+        import torch
+
+        return torch.as_tensor(array, device=like.device)
+    return do("asarray", array, like=backend)
+
+
+def unbind(x) -> list:
+    """Split along the first axis into a list, in one call where the backend has one."""
+    backend = infer_backend(x)
+    if backend == "torch":
+        return list(x.unbind(0))
+    if backend == "numpy":
+        return list(x)
+    return [x[i] for i in range(x.shape[0])]
+
+
+def _tensor_shape(op: Op) -> tuple[int, ...]:
+    k = len(op.qubits)
+    return (2,) * (k if op.gate.diagonal else 2 * k)
+
+
+@dataclass(frozen=True, eq=False)
+class _Kind:
+    """All symbolic gates of one name: where their parameters come from."""
+
+    gate_name: str
+    ops: tuple[int, ...]
+    src: np.ndarray  # (k, p) indices into the value vector
+    scale: np.ndarray  # (k, p)
+    offset: np.ndarray  # (k, p)
+    shape: tuple[int, ...]
+
+
+class Evaluator:
+    """Builds the arrays of a circuit's networks for given parameters.
+
+    Parameters
+    ----------
+    ops : sequence of Op
+        The circuit's operations (a snapshot).
+    num_params, num_inputs : int
+        Lengths of the trainable parameter and data input vectors.
+    dtype : {"complex128", "complex64"}
+    """
+
+    def __init__(self, ops: Sequence[Op], num_params: int, num_inputs: int, dtype: str):
+        self.ops = tuple(ops)
+        self.num_params, self.num_inputs = num_params, num_inputs
+        self.dtype = np.dtype(dtype)
+        self.real_dtype = np.finfo(self.dtype).dtype.name
+        consts = [ZERO.astype(self.dtype)]
+        self._const_pos: dict[tuple[int, bool], int] = {}
+        by_name: dict[str, list[int]] = {}
+        for i, op in enumerate(self.ops):
+            if op.symbolic:
+                by_name.setdefault(op.name, []).append(i)
+                continue
+            m = self._constant_tensor(op)
+            for conj in (False, True):
+                self._const_pos[(i, conj)] = len(consts)
+                consts.append(m.conj() if conj else m)
+        self._consts = tuple(consts)
+        self.kinds = tuple(self._kind(name, idx) for name, idx in by_name.items())
+        self._kind_pos = {i: (j, p) for j, kind in enumerate(self.kinds)
+                          for p, i in enumerate(kind.ops)}
+        self._backend_cache: dict[tuple, tuple] = {}
+
+    def _constant_tensor(self, op: Op) -> np.ndarray:
+        gate = op.gate
+        if gate.coeffs is None:
+            m = gate.matrix
+        else:
+            m = gate.table(*(np.array([float(p)]) for p in op.params))[0]
+        return np.asarray(m, dtype=self.dtype).reshape(_tensor_shape(op))
+
+    def _kind(self, name: str, idx: list[int]) -> _Kind:
+        zero_slot = self.num_params + self.num_inputs
+        rows = [[self._slot(p, zero_slot) for p in self.ops[i].params] for i in idx]
+        arr = np.array(rows, dtype=float)  # (k, p, 3)
+        return _Kind(name, tuple(idx), arr[..., 0].astype(np.int64), arr[..., 1], arr[..., 2],
+                     _tensor_shape(self.ops[idx[0]]))
+
+    def _slot(self, p, zero_slot: int) -> tuple[float, float, float]:
+        if isinstance(p, Symbol):
+            base = p.index if p.kind == "param" else self.num_params + p.index
+            return (base, p.scale, p.offset)
+        return (zero_slot, 0.0, float(p))
+
+    # ----------------------------------------------------------- per call
+    def values(self, params, inputs, like: str | None = None):
+        """Validate ``params`` and ``inputs``; return one flat real value vector."""
+        parts = [self._check(params, self.num_params, "params"),
+                 self._check(inputs, self.num_inputs, "inputs")]
+        given = [p for p in parts if p is not None]
+        if given:
+            ref = given[0]
+            zero = do("zeros", (1,), like=ref, dtype=ref.dtype) if infer_backend(ref) != "torch" \
+                else ref.new_zeros((1,))
+            return do("concatenate", given + [zero], axis=0)
+        backend = like or "numpy"
+        return do("astype", do("zeros", (1,), like=backend), self.real_dtype)
+
+    def _check(self, x, n: int, name: str):
+        if x is None:
+            if n:
+                raise ParameterError(f"this circuit has {n} {name}; pass {name}= an array "
+                                     f"of shape ({n},)")
+            return None
+        if isinstance(x, (list, tuple, numbers.Number)):
+            try:
+                x = np.asarray(x, dtype=float)
+            except (TypeError, ValueError):
+                raise ParameterError(f"{name} must be real numbers, got {x!r}") from None
+        shape = tuple(getattr(x, "shape", ()))
+        if shape != (n,):
+            raise ParameterError(f"{name} has shape {shape}; expected ({n},) for this circuit")
+        if "complex" in str(getattr(x, "dtype", "")):
+            raise ParameterError(f"{name} must be real, got dtype {x.dtype}")
+        if isinstance(x, np.ndarray):
+            if not np.issubdtype(x.dtype, np.number):
+                raise ParameterError(f"{name} must be real numbers, got dtype {x.dtype}")
+            bad = np.flatnonzero(~np.isfinite(x))
+            if bad.size:
+                raise ParameterError(f"{name}[{bad[0]}] is {x[bad[0]]}; expected finite values")
+            return x.astype(self.real_dtype, copy=False)
+        return do("astype", x, self.real_dtype)
+
+    def _on_backend(self, vals) -> tuple:
+        backend = infer_backend(vals)
+        key = (backend, str(vals.device) if backend == "torch" else "")
+        hit = self._backend_cache.get(key)
+        if hit is None:
+            consts = [to_backend(c, vals) for c in self._consts]
+            kinds = [(to_backend(k.src, vals), to_backend(k.scale.astype(self.real_dtype), vals),
+                      to_backend(k.offset.astype(self.real_dtype), vals)) for k in self.kinds]
+            hit = self._backend_cache[key] = (consts, kinds)
+        return hit
+
+    def groups(self, vals, conj: bool) -> dict:
+        """Arrays for every source: constants, and each symbolic kind (and conjugates)."""
+        consts, kind_arrays = self._on_backend(vals)
+        out: dict = {"const": consts}
+        for j, (kind, (src, scale, offset)) in enumerate(zip(self.kinds, kind_arrays)):
+            v = vals[src] * scale + offset
+            gate = self.ops[kind.ops[0]].gate
+            table = gate.table(*(v[:, c] for c in range(gate.num_params)))
+            table = do("reshape", table, (len(kind.ops),) + kind.shape)
+            out[("kind", j)] = unbind(table)
+            if conj:
+                out[("conj", j)] = unbind(do("conj", table))
+        return out
+
+    def refs(self, network: Network) -> tuple[tuple, ...]:
+        """For each tensor of ``network``: (group key, position) of its array."""
+        refs = []
+        for s in network.sources:
+            if s.kind == "zero":
+                refs.append(("const", 0))
+            elif s.kind == "bit":
+                refs.append(("bit", s.index))
+            elif (s.index, s.conj) in self._const_pos:
+                refs.append(("const", self._const_pos[(s.index, s.conj)]))
+            else:
+                j, p = self._kind_pos[s.index]
+                refs.append((("conj" if s.conj else "kind", j), p))
+        return tuple(refs)
+
+    def operands(self, refs, groups: dict, bits=None) -> list:
+        """The operand list of a plan from precomputed ``refs``."""
+        if bits is not None:
+            groups = dict(groups, bit=bits)
+        return [groups[g][p] for g, p in refs]

@@ -1,0 +1,185 @@
+"""Contraction plans: paths, costs, the memory guard and a bounded path cache.
+
+A :class:`Plan` is found once per network structure and then called many
+times. Paths come from opt_einsum for small networks and from cotengra's
+optimizers for large ones (or whenever asked), and are executed by cotengra's
+contractor, which dispatches through autoray to the arrays' own backend.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import cotengra as ctg
+import opt_einsum as oe
+
+from .compile.network import Network
+from .errors import CompileError, MemoryLimitError
+
+__all__ = ["Plan", "PathCache", "make_plan", "default_max_memory", "format_bytes"]
+
+OPT_EINSUM = {"optimal", "dp", "greedy", "branch-1", "branch-2", "branch-all",
+              "random-greedy", "random-greedy-128", "auto-hq"}
+SMALL = 48
+"""Networks with at most this many tensors use opt_einsum's 'auto' under "auto"."""
+
+
+def default_max_memory() -> int:
+    """Half of this machine's physical memory, in bytes."""
+    try:
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 4 * 2**30
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024:
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} EiB"
+
+
+class PathCache:
+    """A bounded least-recently-used map from network structure to path."""
+
+    def __init__(self, maxsize: int = 256):
+        self.maxsize = maxsize
+        self._data: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        if key in self._data:
+            self._data.move_to_end(key)
+            return self._data[key]
+        return None
+
+    def put(self, key, value) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.maxsize:
+            self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+PATHS = PathCache()
+"""The default path cache, shared by Programs (bounded)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A fixed contraction: path, costs, and a reusable contractor.
+
+    Attributes
+    ----------
+    name : str
+        What it computes (``"state"``, ``"amplitude"``, ...).
+    flops : float
+        Scalar multiply-adds of the path (cotengra's contraction cost).
+    peak : int
+        Elements of the largest tensor it creates.
+    search_time : float
+        Seconds spent finding the path (0 when it came from the cache).
+    """
+
+    name: str
+    network: Network
+    batch: int
+    path: tuple
+    flops: float
+    peak: int
+    search_time: float
+    optimizer: str
+    _contract: Any = field(repr=False)
+
+    def __call__(self, *arrays):
+        return self._contract(*arrays)
+
+    def row(self, itemsize: int) -> str:
+        return (f"{self.name:<22} {self.network.num_tensors:>7} {self.flops:>10.3g} "
+                f"{format_bytes(self.peak * itemsize):>11} {self.search_time:>8.3f}s  "
+                f"{self.optimizer}")
+
+
+def _optimizer_key(optimize) -> str:
+    return optimize if isinstance(optimize, str) else type(optimize).__name__
+
+
+def check_optimize(optimize) -> None:
+    """Raise :class:`~tnq.CompileError` for an ``optimize`` tnq cannot use."""
+    if isinstance(optimize, str):
+        if optimize not in OPT_EINSUM | {"auto", "cotengra"}:
+            raise CompileError(
+                f"optimize={optimize!r} is not known; expected 'auto', 'cotengra', one of "
+                f"opt_einsum's {sorted(OPT_EINSUM)}, or a cotengra optimizer object")
+    elif not hasattr(optimize, "search") and not callable(optimize):
+        raise CompileError(f"optimize={optimize!r} is neither a name nor a path optimizer")
+
+
+def _search(network: Network, sizes: dict[int, int], optimize) -> tuple:
+    inputs, output = network.inputs, network.output
+    if optimize == "auto" and network.num_tensors <= SMALL:
+        optimize = "auto-oe"
+    if optimize == "auto-oe" or optimize in OPT_EINSUM:
+        sym = {i: oe.get_symbol(k) for k, i in enumerate(sizes)}
+        eq = ",".join("".join(sym[i] for i in t) for t in inputs)
+        eq += "->" + "".join(sym[i] for i in output)
+        shapes = [tuple(sizes[i] for i in t) for t in inputs]
+        how = "auto" if optimize == "auto-oe" else optimize
+        path, _ = oe.contract_path(eq, *shapes, shapes=True, optimize=how)
+        return tuple(path)
+    if optimize == "cotengra":
+        optimize = ctg.HyperOptimizer(max_time=10, max_repeats=128, progbar=False,
+                                      parallel=False)
+    tree = ctg.array_contract_tree(inputs, output, sizes, optimize=optimize)
+    return tuple(tree.get_path())
+
+
+def make_plan(network: Network, *, name: str, optimize="auto", batch: int = 1,
+              max_memory: int, itemsize: int, cache: PathCache | None = None) -> Plan:
+    """Plan ``network``: check memory, find (or reuse) a path, and measure it.
+
+    Raises :class:`~tnq.MemoryLimitError` before any contraction when the output
+    or the largest intermediate would exceed ``max_memory`` bytes.
+    """
+    sizes = network.size_dict(batch)
+    out_size = math.prod(sizes[i] for i in network.output)
+    _guard(name, out_size, itemsize, max_memory, "its output")
+    cache = PATHS if cache is None else cache
+    key = (network.inputs, network.output, tuple(sorted(sizes.items())), _optimizer_key(optimize))
+    t0 = time.perf_counter()
+    path = cache.get(key)
+    cached = path is not None
+    if path is None:
+        path = _search(network, sizes, optimize)
+        cache.put(key, path)
+    search_time = 0.0 if cached else time.perf_counter() - t0
+    if network.num_tensors > 1:
+        tree = ctg.ContractionTree.from_path(network.inputs, network.output, sizes, path=path)
+        flops, peak = float(tree.contraction_cost()), int(tree.max_size())
+    else:
+        flops, peak = 0.0, out_size
+    peak = max(peak, out_size)
+    _guard(name, peak, itemsize, max_memory, "its largest intermediate")
+    contract = ctg.array_contract_expression(network.inputs, network.output, sizes,
+                                             optimize=list(path))
+    return Plan(name, network, batch, path, flops, peak, search_time,
+                _optimizer_key(optimize), contract)
+
+
+def _guard(name: str, elements: int, itemsize: int, max_memory: int, what: str) -> None:
+    need = elements * itemsize
+    if need > max_memory:
+        raise MemoryLimitError(
+            f"contracting '{name}' needs {format_bytes(need)} for {what} "
+            f"(2^{math.log2(max(elements, 1)):.1f} elements of {itemsize} bytes), over "
+            f"max_memory={format_bytes(max_memory)}. Alternatives: pass a larger max_memory "
+            "to tnq.compile; ask for amplitudes, marginals or samples instead of the full "
+            "state; or use fewer qubits per output")

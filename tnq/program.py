@@ -1,0 +1,350 @@
+"""The Program: a compiled circuit (and observable) that is called many times.
+
+Everything that depends only on structure is done once: the tensor networks,
+their contraction paths (cached by structure), the grouping of observable
+terms, the gate tables' index arrays. A call builds the gate arrays from the
+numbers it is given and runs fixed contractions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+from autoray import do, infer_backend
+
+from .circuit import Circuit
+from .compile import (
+    Network,
+    amplitude_network,
+    group_terms,
+    marginal_network,
+    state_network,
+)
+from .contract import Evaluator, to_backend
+from .errors import CompileError, ParameterError
+from .observables import Observable, observable as as_observable
+from .plan import PathCache, Plan, check_optimize, default_max_memory, format_bytes, make_plan
+
+__all__ = ["Program", "compile"]
+
+STRATEGIES = ("auto", "state")
+DTYPES = ("complex128", "complex64")
+SAMPLE_BLOCK = 8
+"""Qubits sampled per step when sampling from a closed network."""
+
+
+class Program:
+    """A compiled circuit, optionally with an observable; see :func:`compile`.
+
+    Calling it returns the expectation value of the observable. Its methods
+    give amplitudes, the state, probabilities and samples for the same circuit;
+    each output's contraction path is found on first use and reused after.
+    """
+
+    def __init__(self, circuit: Circuit, observable=None, *, strategy: str = "auto",
+                 optimize="auto", max_memory: int | None = None, dtype: str = "complex128",
+                 cache: PathCache | None = None):
+        if not isinstance(circuit, Circuit):
+            raise CompileError(f"expected a tnq.Circuit, got {type(circuit).__name__}")
+        if strategy not in STRATEGIES:
+            raise CompileError(f"strategy={strategy!r} is not available; expected one of "
+                               f"{STRATEGIES}")
+        if dtype not in DTYPES:
+            raise CompileError(f"dtype={dtype!r} is not supported; expected one of {DTYPES}")
+        if max_memory is not None and (not isinstance(max_memory, (int, float))
+                                       or max_memory <= 0):
+            raise CompileError(f"max_memory must be a positive number of bytes, "
+                               f"got {max_memory!r}")
+        check_optimize(optimize)
+        self.num_qubits = circuit.num_qubits
+        self.num_params = circuit.num_params
+        self.num_inputs = circuit.num_inputs
+        self.ops = circuit.ops
+        self.dtype = dtype
+        self.optimize = optimize
+        self.max_memory = int(max_memory or default_max_memory())
+        self._itemsize = np.dtype(dtype).itemsize
+        self._cache = cache
+        self._evaluator = Evaluator(self.ops, self.num_params, self.num_inputs, dtype)
+        self._plans: OrderedDict = OrderedDict()
+        self.observable: Observable | None = None
+        self.strategy = "state"
+        self.reason = "only the exact 'state' strategy is available in this version"
+        if observable is not None:
+            obs = as_observable(observable)
+            obs.check(self.num_qubits)
+            self.observable = obs
+            self._terms = group_terms(obs)
+            self._term_ops: dict = {}
+            self._plan("state", lambda: state_network(self.ops, self.num_qubits))
+
+    # ------------------------------------------------------------ plumbing
+    def _plan(self, key, build, batch: int = 1) -> tuple[Plan, tuple]:
+        full = (key, batch)
+        hit = self._plans.get(full)
+        if hit is None:
+            network: Network = build()
+            name = key if isinstance(key, str) else key[0]
+            plan = make_plan(network, name=name, optimize=self.optimize, batch=batch,
+                             max_memory=self.max_memory, itemsize=self._itemsize,
+                             cache=self._cache)
+            hit = self._plans[full] = (plan, self._evaluator.refs(network))
+            while len(self._plans) > 64:
+                self._plans.popitem(last=False)
+        self._plans.move_to_end(full)
+        return hit
+
+    def _run(self, key, build, params, inputs, like, bits=None, batch: int = 1, conj=False):
+        plan, refs = self._plan(key, build, batch)
+        vals = self._evaluator.values(params, inputs, like)
+        groups = self._evaluator.groups(vals, conj=conj)
+        if bits is not None:
+            bits = [to_backend(b.astype(self.dtype), vals) for b in bits]
+        return plan(*self._evaluator.operands(refs, groups, bits))
+
+    @property
+    def plans(self) -> tuple[Plan, ...]:
+        """The contraction plans made so far, oldest first."""
+        return tuple(p for p, _ in self._plans.values())
+
+    # ------------------------------------------------------------ outputs
+    def __call__(self, params=None, inputs=None, *, like: str | None = None):
+        """The expectation value of the compiled observable (a real scalar)."""
+        return self.expectation(params, inputs, like=like)
+
+    def expectation(self, params=None, inputs=None, *, like: str | None = None):
+        """The expectation value of the compiled observable (a real scalar).
+
+        Examples
+        --------
+        >>> import tnq
+        >>> c = tnq.Circuit(2).h(0).cx(0, 1)
+        >>> float(tnq.compile(c, "Z0 Z1 + 0.5*X0 X1")())
+        1.5
+        """
+        if self.observable is None:
+            raise CompileError("this Program has no observable; pass one to tnq.compile")
+        psi = self.state(params, inputs, like=like)
+        n, terms = self.num_qubits, self._terms
+        total = 0.0
+        for support, op in zip(terms.supports, self._operators(psi)):
+            rho = _reduced_density(psi, support, n)
+            total = total + do("sum", rho * op)
+        return do("real", total) + terms.constant
+
+    def _operators(self, like) -> list:
+        key = infer_backend(like), str(getattr(like, "device", "")) \
+            if infer_backend(like) == "torch" else ""
+        hit = self._term_ops.get(key)
+        if hit is None:
+            mats = [np.ascontiguousarray(o.T).astype(self.dtype) for o in self._terms.operators]
+            hit = self._term_ops[key] = [to_backend(m, like) for m in mats]
+        return hit
+
+    def state(self, params=None, inputs=None, *, like: str | None = None):
+        """The state vector, shape ``(2**n,)``, qubit 0 most significant."""
+        psi = self._run("state", lambda: state_network(self.ops, self.num_qubits),
+                        params, inputs, like)
+        return do("reshape", psi, (2**self.num_qubits,))
+
+    def amplitude(self, bits, params=None, inputs=None, *, like: str | None = None):
+        """Amplitudes ``<b|U|0>`` of one bitstring (a scalar) or many (a vector).
+
+        The network is closed by one vector per qubit and contracted as a
+        whole, so no state vector is ever built.
+
+        Examples
+        --------
+        >>> import tnq
+        >>> ghz = tnq.Circuit(3).h(0).cx(0, 1).cx(1, 2)
+        >>> abs(tnq.compile(ghz).amplitude("111")) ** 2
+        0.4999999999999999
+        """
+        onehot, single = _bits(bits, self.num_qubits)
+        amps = self._run("amplitude", lambda: amplitude_network(self.ops, self.num_qubits),
+                         params, inputs, like, bits=list(onehot.transpose(1, 0, 2)),
+                         batch=onehot.shape[0])
+        return amps[0] if single else amps
+
+    def probabilities(self, params=None, inputs=None, *, qubits: Sequence[int] | None = None,
+                      like: str | None = None):
+        """Probabilities of all ``2**k`` outcomes of ``qubits`` (default: all qubits).
+
+        For a subset of qubits the doubled network (ket and bra, the other
+        qubits traced) is contracted directly, never the full state.
+        """
+        if qubits is None:
+            psi = self.state(params, inputs, like=like)
+            return do("real", psi * do("conj", psi))
+        keep = self._check_qubits(qubits)
+        p = self._run(("marginal", keep),
+                      lambda: marginal_network(self.ops, self.num_qubits, keep),
+                      params, inputs, like, conj=True)
+        return do("real", do("reshape", p, (2 ** len(keep),)))
+
+    def sample(self, shots: int, params=None, inputs=None, *, seed=None) -> np.ndarray:
+        """``shots`` bitstrings drawn from the circuit's output distribution.
+
+        Returns a ``(shots, n)`` array of 0/1 (``uint8``), qubit 0 in column 0.
+        Small circuits sample from the exact probabilities; wide ones sample
+        ``SAMPLE_BLOCK`` qubits at a time from closed marginal networks
+        conditioned on the bits drawn so far (exact, never the full state).
+        """
+        if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
+            raise ParameterError(f"shots must be a positive integer, got {shots!r}")
+        rng = np.random.default_rng(seed)
+        n = self.num_qubits
+        if 2**n * self._itemsize * 4 <= min(self.max_memory, 2**30):
+            p = _to_numpy(self.probabilities(params, inputs))
+            idx = rng.choice(2**n, size=shots, p=p / p.sum())
+            return ((idx[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
+        return self._sample_blocks(int(shots), params, inputs, rng)
+
+    def _sample_blocks(self, shots, params, inputs, rng) -> np.ndarray:
+        n = self.num_qubits
+        out = np.zeros((shots, n), dtype=np.uint8)
+        for start in range(0, n, SAMPLE_BLOCK):
+            block = tuple(range(start, min(start + SAMPLE_BLOCK, n)))
+            cond = tuple(range(start))
+            if cond:
+                prefixes, inverse = np.unique(out[:, :start], axis=0, return_inverse=True)
+                onehot = np.eye(2)[prefixes]
+                probs = self._run(("conditional", block),
+                                  lambda b=block, c=cond: marginal_network(self.ops, n, b, c),
+                                  params, inputs, None, bits=list(onehot.transpose(1, 0, 2)),
+                                  batch=len(prefixes), conj=True)
+                probs = _to_numpy(do("real", probs)).reshape(len(prefixes), -1)
+                rows = probs[inverse.ravel()]
+            else:
+                p = _to_numpy(self.probabilities(params, inputs, qubits=block))
+                rows = np.broadcast_to(p, (shots, p.size))
+            rows = np.clip(rows, 0, None)
+            cdf = np.cumsum(rows, axis=1)
+            draw = (cdf < rng.random((shots, 1)) * cdf[:, -1:]).sum(axis=1)
+            draw = np.minimum(draw, rows.shape[1] - 1)
+            k = len(block)
+            out[:, start:start + k] = (draw[:, None] >> np.arange(k - 1, -1, -1)) & 1
+        return out
+
+    def _check_qubits(self, qubits) -> tuple[int, ...]:
+        qs = tuple(qubits)
+        for q in qs:
+            if not isinstance(q, (int, np.integer)) or not 0 <= q < self.num_qubits:
+                raise ParameterError(f"qubit {q!r} is out of range for a "
+                                     f"{self.num_qubits}-qubit circuit")
+        if len(set(qs)) != len(qs) or not qs:
+            raise ParameterError(f"qubits must be distinct and non-empty, got {qs}")
+        return tuple(int(q) for q in qs)
+
+    # ------------------------------------------------------------ report
+    def explain(self) -> str:
+        """A readable report: circuit, strategy and why, and every plan's costs.
+
+        Examples
+        --------
+        >>> import tnq
+        >>> print(tnq.compile(tnq.Circuit(2).h(0).cx(0, 1), "Z0 Z1").explain())
+        ... # doctest: +ELLIPSIS
+        tnq Program: 2 qubits, 2 gates (0 symbolic kinds), 0 params, 0 inputs, complex128
+        strategy: state ...
+        """
+        e = self._evaluator
+        lines = [
+            f"tnq Program: {self.num_qubits} qubits, {len(self.ops)} gates "
+            f"({len(e.kinds)} symbolic kinds), {self.num_params} params, "
+            f"{self.num_inputs} inputs, {self.dtype}",
+            f"strategy: {self.strategy} ({self.reason})",
+            f"max_memory: {format_bytes(self.max_memory)}",
+        ]
+        if self.observable is not None:
+            lines.append(f"observable: {self._terms.num_terms} terms in "
+                         f"{len(self._terms.supports)} support groups (largest support "
+                         f"{max((len(s) for s in self._terms.supports), default=0)} qubits)")
+        lines.append(f"{'plan':<22} {'tensors':>7} {'flops':>10} {'peak':>11} "
+                     f"{'search':>9}  optimizer")
+        lines += [p.row(self._itemsize) for p in self.plans]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        obs = f", observable={str(self.observable)!r}" if self.observable is not None else ""
+        return f"Program(num_qubits={self.num_qubits}, gates={len(self.ops)}{obs})"
+
+
+def _reduced_density(psi, support: tuple[int, ...], n: int):
+    """Reduced density matrix ``rho[i, j]`` (big-endian in ``support``) of ``psi``."""
+    lo, hi = support[0], support[-1]
+    if hi - lo + 1 == len(support):  # contiguous: one batched matrix product
+        d = 2 ** len(support)
+        t = do("reshape", psi, (2**lo, d, 2 ** (n - hi - 1)))
+        rho = do("matmul", t, do("conj", do("transpose", t, (0, 2, 1))))
+        return do("sum", rho, axis=0)
+    letters = [chr(97 + i) for i in range(n)]
+    bra = [c.upper() if i in support else c for i, c in enumerate(letters)]
+    out = "".join(letters[q] for q in support) + "".join(bra[q] for q in support)
+    t = do("reshape", psi, (2,) * n)
+    rho = do("einsum", f"{''.join(letters)},{''.join(bra)}->{out}", t, do("conj", t))
+    d = 2 ** len(support)
+    return do("reshape", rho, (d, d))
+
+
+def _bits(bits, n: int) -> tuple[np.ndarray, bool]:
+    """One-hot ``(B, n, 2)`` vectors for bitstrings given as text or 0/1 arrays."""
+    single = isinstance(bits, str) or (np.ndim(bits) == 1 and not isinstance(bits[0], str))
+    rows = [bits] if single else list(bits)
+    arr = np.zeros((len(rows), n), dtype=np.int64)
+    for r, row in enumerate(rows):
+        vals = [int(ch) if ch in "01" else -1 for ch in row] if isinstance(row, str) \
+            else list(np.asarray(row).ravel())
+        if len(vals) != n or any(v not in (0, 1) for v in vals):
+            raise ParameterError(f"bitstring {row!r} is invalid: expected {n} characters "
+                                 "'0'/'1' (qubit 0 first)")
+        arr[r] = vals
+    if not rows:
+        raise ParameterError("no bitstrings given")
+    return np.eye(2)[arr], single
+
+
+def _to_numpy(x) -> np.ndarray:
+    if infer_backend(x) == "torch":
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimize="auto",
+            max_memory: int | None = None, dtype: str = "complex128",
+            cache: PathCache | None = None) -> Program:
+    """Compile ``circuit`` (and optionally an observable) into a :class:`Program`.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    observable : str, PauliString, DenseOperator, Observable or list, optional
+        What ``program(params)`` returns the expectation value of.
+    strategy : {"auto", "state"}
+        How expectation values are computed.
+    optimize : str or cotengra optimizer
+        Path optimizer: ``"auto"`` (opt_einsum for small networks, cotengra's
+        preset for large), ``"cotengra"`` (hyper-optimized), any opt_einsum
+        name, or a cotengra optimizer object.
+    max_memory : int, optional
+        Bytes any single tensor may take (default: half the machine's RAM).
+    dtype : {"complex128", "complex64"}
+    cache : PathCache, optional
+        Where paths are cached by structure (default: a shared bounded cache).
+
+    Examples
+    --------
+    >>> import numpy as np, tnq
+    >>> theta = tnq.parameters(1)
+    >>> c = tnq.Circuit(1).rx(0, theta[0])
+    >>> program = tnq.compile(c, "Z0")
+    >>> round(float(program(np.array([np.pi / 3]))), 12)
+    0.5
+    """
+    return Program(circuit, observable, strategy=strategy, optimize=optimize,
+                   max_memory=max_memory, dtype=dtype, cache=cache)
+
+
