@@ -1,5 +1,6 @@
 """tnq: tensor-network simulation of variational quantum circuits."""
 
+from .api import amplitude, expectation, probabilities, sample, state
 from .circuit import Circuit, Op
 from .errors import (
     CircuitError,
@@ -14,6 +15,7 @@ from .gates import GATES, gate_matrix
 from .observables import DenseOperator, Observable, PauliString, X, Y, Z, observable
 from .plan import PathCache, Plan
 from .program import Program, compile
+from .qasm import from_qasm, to_qasm
 from .symbols import Symbol, SymbolVector, inputs, parameters
 
 __version__ = "0.1.0"
@@ -22,7 +24,8 @@ __all__ = [
     "Circuit", "Op", "GATES", "gate_matrix",
     "parameters", "inputs", "Symbol", "SymbolVector",
     "observable", "Observable", "PauliString", "DenseOperator", "X", "Y", "Z",
-    "compile", "Program", "Plan", "PathCache",
+    "compile", "Program", "expectation", "amplitude", "state",
+    "probabilities", "sample", "from_qasm", "to_qasm", "Plan", "PathCache",
     "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
     "CompileError", "MemoryLimitError",
 ]

@@ -299,7 +299,7 @@ def Z(q: int) -> PauliString:
 # ------------------------------------------------------------------ parsing
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?j?)|(?P<pauli>[IXYZ])(?P<q>\d+)"
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?j?)|(?P<pauli>[IXYZ])(?P<q>\d*)"
     r"|(?P<op>[-+*])|(?P<bad>\S))"
 )
 
@@ -348,6 +348,10 @@ def parse(text: str) -> Observable:
                 else float(m.group("num"))
             expect_term = False
         else:
+            if m.group("pauli") != "I" and not m.group("q"):
+                raise ObservableError(f"observable {text!r}: Pauli {m.group('pauli')!r} at "
+                                      f"column {col + 1} needs a qubit index, like "
+                                      f"'{m.group('pauli')}0'")
             if m.group("pauli") != "I":
                 ops.append((int(m.group("q")), m.group("pauli")))
             elif coeff is None:

@@ -129,9 +129,10 @@ class Program:
             raise CompileError("this Program has no observable; pass one to tnq.compile")
         psi = self.state(params, inputs, like=like)
         n, terms = self.num_qubits, self._terms
+        cpsi = do("conj", psi)
         total = 0.0
         for support, op in zip(terms.supports, self._operators(psi)):
-            rho = _reduced_density(psi, support, n)
+            rho = _reduced_density(psi, cpsi, support, n)
             total = total + do("sum", rho * op)
         return do("real", total) + terms.constant
 
@@ -273,19 +274,22 @@ class Program:
         return f"Program(num_qubits={self.num_qubits}, gates={len(self.ops)}{obs})"
 
 
-def _reduced_density(psi, support: tuple[int, ...], n: int):
-    """Reduced density matrix ``rho[i, j]`` (big-endian in ``support``) of ``psi``."""
+def _reduced_density(psi, cpsi, support: tuple[int, ...], n: int):
+    """Reduced density matrix ``rho[i, j]`` (big-endian in ``support``) of ``psi``,
+    given also its conjugate ``cpsi``."""
     lo, hi = support[0], support[-1]
-    if hi - lo + 1 == len(support):  # contiguous: one batched matrix product
+    if hi - lo + 1 == len(support):  # contiguous: matrix products, no transposes
         d = 2 ** len(support)
-        t = do("reshape", psi, (2**lo, d, 2 ** (n - hi - 1)))
-        rho = do("matmul", t, do("conj", do("transpose", t, (0, 2, 1))))
-        return do("sum", rho, axis=0)
+        shape = (2**lo, d, 2 ** (n - hi - 1))
+        t, ct = do("reshape", psi, shape), do("reshape", cpsi, shape)
+        if shape[0] > shape[2]:
+            return do("tensordot", t, ct, axes=([0, 2], [0, 2]))
+        return do("sum", do("matmul", t, do("transpose", ct, (0, 2, 1))), axis=0)
     letters = [chr(97 + i) for i in range(n)]
     bra = [c.upper() if i in support else c for i, c in enumerate(letters)]
     out = "".join(letters[q] for q in support) + "".join(bra[q] for q in support)
-    t = do("reshape", psi, (2,) * n)
-    rho = do("einsum", f"{''.join(letters)},{''.join(bra)}->{out}", t, do("conj", t))
+    t, ct = do("reshape", psi, (2,) * n), do("reshape", cpsi, (2,) * n)
+    rho = do("einsum", f"{''.join(letters)},{''.join(bra)}->{out}", t, ct)
     d = 2 ** len(support)
     return do("reshape", rho, (d, d))
 
