@@ -34,6 +34,9 @@ STRATEGIES = ("auto", "state")
 DTYPES = ("complex128", "complex64")
 SAMPLE_BLOCK = 8
 """Qubits sampled per step when sampling from a closed network."""
+DENSE_SAMPLE_QUBITS = 20
+"""Up to this many qubits, samples are drawn from the exact probability vector."""
+"""Qubits sampled per step when sampling from a closed network."""
 
 
 class Program:
@@ -198,7 +201,7 @@ class Program:
             raise ParameterError(f"shots must be a positive integer, got {shots!r}")
         rng = np.random.default_rng(seed)
         n = self.num_qubits
-        if 2**n * self._itemsize * 4 <= min(self.max_memory, 2**30):
+        if n <= DENSE_SAMPLE_QUBITS and 2**n * self._itemsize * 4 <= self.max_memory:
             p = _to_numpy(self.probabilities(params, inputs))
             idx = rng.choice(2**n, size=shots, p=p / p.sum())
             return ((idx[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
