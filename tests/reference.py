@@ -43,7 +43,7 @@ def phase(l):
 
 def apply(psi, U, qubits):
     """Apply matrix U (big-endian in ``qubits``) to the state tensor ``psi``."""
-    n, k = psi.ndim, len(qubits)
+    k = len(qubits)
     out = np.tensordot(U.reshape((2,) * 2 * k), psi, axes=(range(k, 2 * k), qubits))
     return np.moveaxis(out, range(k), qubits)
 

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+from hypothesis import given
+
+import tnq
+
+from . import reference as ref
+from .strategies import circuits
+
+HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
+
+
+def test_gate_definitions_expressions_and_registers():
+    c = tnq.from_qasm(HEADER + """
+qreg a[2]; qreg b[1]; creg c[3];
+gate rot(t, p) x, y { rx(t * 2 - pi/4) x; cp(-p^2) x, y; barrier x, y; }
+gate outer(t) x, y, z { rot(t, sin(t) / 2) x, z; h y; }
+outer(0.3) a[0], a[1], b[0];
+U(0.1, 0.2, 0.3) b[0]; CX a[0], b[0];
+h a;   // broadcast over the register
+barrier a, b;
+measure a -> c[0];
+""")
+    expected = [("rx", (0,), (0.6 - np.pi / 4,)), ("cp", (0, 2), (-(np.sin(0.3) / 2) ** 2,)),
+                ("h", (1,), ()), ("u3", (2,), (0.1, 0.2, 0.3)), ("cx", (0, 2), ()),
+                ("h", (0,), ()), ("h", (1,), ())]
+    got = [(op.name, op.qubits, op.params) for op in c.ops]
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g[2], e[2], atol=1e-15)
+
+
+@pytest.mark.parametrize("text, line, col, match", [
+    (HEADER + "qreg q[2];\nh q[2];", 4, 5, "index 2 is out of range"),
+    (HEADER + "qreg q[2];\nrx(0.1 q[0];", 4, 8, "expected '\\)'"),
+    (HEADER + "qreg q[2];\nfoo q[0];", 4, 1, "gate 'foo' is not defined"),
+    ("OPENQASM 2.0;\nqreg q[1];\nh q[0];", 3, 1, 'needs include "qelib1.inc"'),
+    (HEADER + "qreg q[2];\ncx q[0], q[0];", 4, 1, "qubit repeated"),
+    (HEADER + "qreg q[1]; creg c[1];\nmeasure q[0] -> c[0];\nx q[0];", 5, 1, "after it was"),
+    (HEADER + "qreg q[1];\nreset q[0];", 4, 1, "'reset' is not supported"),
+    (HEADER + "qreg q[1];\nrx(a) q[0];", 4, 4, "unknown parameter 'a'"),
+    (HEADER + "qreg q[2];\nrx(0.1, 0.2) q[0];", 4, 1, "takes 1 parameter"),
+    (HEADER + "qreg q[1];\nh q[0] $", 4, 8, "unexpected character '\\$'"),
+    ("OPENQASM 3.0;", 1, 10, "only OpenQASM 2"),
+    (HEADER + 'include "other.inc";', 3, 9, "cannot include"),
+    (HEADER + "qreg q[2]; qreg r[3];\ncx q, r;", 4, 1, "different sizes"),
+])
+def test_errors_name_line_and_column(text, line, col, match):
+    with pytest.raises(tnq.QasmError, match=match) as err:
+        tnq.from_qasm(text)
+    assert (err.value.line, err.value.column) == (line, col)
+    assert str(err.value).startswith(f"line {line}, column {col}:")
+
+
+@given(circuits(max_qubits=5, max_gates=10))
+def test_export_then_import_reproduces_the_state(case):
+    circuit, params, inputs, steps = case
+    text = circuit.to_qasm(params=params, inputs=inputs)
+    back = tnq.from_qasm(text)
+    np.testing.assert_allclose(tnq.state(back), ref.simulate(circuit.num_qubits, steps),
+                               atol=1e-10)
+
+
+def test_export_errors():
+    theta = tnq.parameters(1)
+    with pytest.raises(tnq.QasmError, match="pass params= values"):
+        tnq.Circuit(1).rx(0, theta[0]).to_qasm()
+    with pytest.raises(tnq.QasmError, match="user unitary"):
+        tnq.Circuit(1).unitary(np.eye(2), 0).to_qasm()
+
+
+@given(circuits(max_qubits=5, max_gates=10))
+def test_agrees_with_qiskit_aer_statevector(case):
+    qiskit = pytest.importorskip("qiskit")
+    aer = pytest.importorskip("qiskit_aer")
+    circuit, params, inputs, _ = case
+    qc = qiskit.qasm2.loads(circuit.to_qasm(params=params, inputs=inputs),
+                            custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    qc.save_statevector()
+    sv = aer.AerSimulator(method="statevector").run(qiskit.transpile(
+        qc, aer.AerSimulator(method="statevector"))).result().get_statevector()
+    n = circuit.num_qubits
+    # qiskit is little-endian (qubit 0 is the rightmost bit): reverse the axes
+    theirs = np.asarray(sv).reshape((2,) * n).transpose(range(n - 1, -1, -1)).reshape(-1)
+    np.testing.assert_allclose(tnq.state(circuit, params=params, inputs=inputs), theirs,
+                               atol=1e-10)
