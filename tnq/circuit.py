@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -86,8 +87,12 @@ class Circuit:
         if not isinstance(num_qubits, numbers.Integral) or isinstance(num_qubits, bool) \
                 or num_qubits < 1:
             raise CircuitError(f"num_qubits must be a positive integer, got {num_qubits!r}")
-        self._n = int(num_qubits)
+        self._n: int = int(num_qubits)
         self._ops: list[Op] = []
+
+    if TYPE_CHECKING:  # gate methods are attached from the registry below
+
+        def __getattr__(self, name: str) -> Callable[..., Circuit]: ...
 
     # ------------------------------------------------------------- reading
     @property
@@ -171,14 +176,14 @@ class Circuit:
         >>> import numpy as np, tnq
         >>> c = tnq.Circuit(3).unitary(np.eye(4)[[1, 0, 2, 3]], [2, 0])
         """
-        qubits = (qubits,) if isinstance(qubits, numbers.Integral) else tuple(qubits)
+        qlist: tuple = (qubits,) if isinstance(qubits, (int, np.integer)) else tuple(qubits)
         try:
             m = np.array(matrix, dtype=complex)
         except (TypeError, ValueError) as exc:
-            raise CircuitError(f"unitary on qubits {qubits}: matrix is not numeric ({exc})") \
+            raise CircuitError(f"unitary on qubits {qlist}: matrix is not numeric ({exc})") \
                 from None
-        k = len(qubits)
-        qs = self._check_qubits("unitary", qubits, k)
+        k = len(qlist)
+        qs = self._check_qubits("unitary", qlist, k)
         if m.shape != (2**k, 2**k):
             raise CircuitError(f"unitary on qubits {qs}: expected a {2**k}x{2**k} matrix for "
                                f"{k} qubit(s), got shape {m.shape}")
@@ -199,7 +204,7 @@ class Circuit:
         for q in qubits:
             if not isinstance(q, numbers.Integral) or isinstance(q, bool):
                 raise CircuitError(f"gate '{name}': qubit {q!r} is not an integer")
-            if not 0 <= q < self._n:
+            if not 0 <= int(q) < self._n:
                 raise CircuitError(f"gate '{name}': qubit {q} is out of range for a "
                                    f"{self._n}-qubit circuit (expected 0..{self._n - 1})")
         qs = tuple(int(q) for q in qubits)

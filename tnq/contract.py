@@ -116,7 +116,7 @@ class Evaluator:
         if gate.coeffs is None:
             m = gate.matrix
         else:
-            m = gate.table(*(np.array([float(p)]) for p in op.params))[0]
+            m = gate.table(*(np.array([p]) for p in op.params))[0]
         return np.asarray(m, dtype=self.dtype).reshape(_tensor_shape(op))
 
     def _kind(self, name: str, idx: list[int]) -> _Kind:
@@ -198,7 +198,7 @@ class Evaluator:
 
     def refs(self, network: Network) -> tuple[tuple, ...]:
         """For each tensor of ``network``: (group key, position) of its array."""
-        refs = []
+        refs: list[tuple] = []
         for s in network.sources:
             if s.kind == "zero":
                 refs.append(("const", 0))

@@ -339,4 +339,4 @@ def gate_matrix(name: str, *params: float) -> np.ndarray:
         m = gate.matrix
     else:
         m = gate.table(*(np.array([float(p)]) for p in params))[0]
-    return np.diag(m) if gate.diagonal else np.array(m)
+    return np.diag(np.asarray(m)) if gate.diagonal else np.array(m)

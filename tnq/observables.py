@@ -47,7 +47,7 @@ _PRODUCT = {
 
 def _coeff(value: object, where: str) -> complex:
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        v = complex(value)  # type: ignore[arg-type]
+        v = complex(value)  # type: ignore[arg-type,call-overload]
         if np.isfinite(v):
             return v
     raise ObservableError(f"{where}: coefficient must be a finite number, got {value!r}")
@@ -84,7 +84,7 @@ class _Algebra(ABC):
         return (-1) * self
 
     def __truediv__(self, other: object):
-        return self * (1 / _coeff(other, "division"))
+        return self * (1 / _coeff(other, "division"))  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -310,7 +310,8 @@ def parse(text: str) -> Observable:
     followed by the qubit index. A term of just a number is a constant.
     """
     terms: list[Term] = []
-    sign, coeff, ops, expect_term = 1.0, None, [], True
+    sign, coeff, expect_term = 1.0, None, True
+    ops: list[tuple[int, str]] = []
     pos = 0
 
     def close(at: int) -> None:
