@@ -233,10 +233,6 @@ def _crz_coeffs(t):
 E2 = np.array([_unit(2, i, j) for i in range(2) for j in range(2)])
 
 
-def _two(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.kron(a, b)
-
-
 def _registry() -> dict[str, Gate]:
     const = {
         "id": I2, "x": X, "y": Y, "z": Z, "h": H,
@@ -264,8 +260,8 @@ def _registry() -> dict[str, Gate]:
 
     diag1 = np.eye(2, dtype=complex)  # basis of diagonals e0, e1
     zz_basis = np.array([[1, 0, 0, 1], [0, 1, 1, 0]], dtype=complex)
-    c_basis = np.array([_two(P0, I2), _two(P1, I2)])
-    xx, yy = _two(X, X), _two(Y, Y)
+    c_basis = np.array([np.kron(P0, I2), np.kron(P1, I2)])
+    xx, yy = np.kron(X, X), np.kron(Y, Y)
     param = [
         Gate("rx", 1, 1, basis=np.array([I2, X]), coeffs=_rot),
         Gate("ry", 1, 1, basis=np.array([I2, Y]), coeffs=_rot),
@@ -280,9 +276,9 @@ def _registry() -> dict[str, Gate]:
              qasm="gate ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; "
                   "cx a,b; rx(-pi/2) a; rx(-pi/2) b; }"),
         Gate("rzz", 2, 1, basis=zz_basis, coeffs=_zrot, diagonal=True),
-        Gate("crx", 2, 1, basis=np.array([c_basis[0], c_basis[1], _two(P1, X)]),
+        Gate("crx", 2, 1, basis=np.array([c_basis[0], c_basis[1], np.kron(P1, X)]),
              coeffs=_crot_coeffs),
-        Gate("cry", 2, 1, basis=np.array([c_basis[0], c_basis[1], _two(P1, Y)]),
+        Gate("cry", 2, 1, basis=np.array([c_basis[0], c_basis[1], np.kron(P1, Y)]),
              coeffs=_crot_coeffs),
         Gate("crz", 2, 1, basis=np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], complex),
              coeffs=_crz_coeffs, diagonal=True),
@@ -290,9 +286,9 @@ def _registry() -> dict[str, Gate]:
              coeffs=_phase, diagonal=True),
         Gate("cu1", 2, 1, basis=np.array([[1, 1, 1, 0], [0, 0, 0, 1]], complex),
              coeffs=_phase, diagonal=True),
-        Gate("cu3", 2, 3, basis=np.array([c_basis[0]] + [_two(P1, e) for e in E2]),
+        Gate("cu3", 2, 3, basis=np.array([c_basis[0]] + [np.kron(P1, e) for e in E2]),
              coeffs=_cu3_coeffs),
-        Gate("cu", 2, 4, basis=np.array([c_basis[0]] + [_two(P1, e) for e in E2]),
+        Gate("cu", 2, 4, basis=np.array([c_basis[0]] + [np.kron(P1, e) for e in E2]),
              coeffs=_cu_coeffs),
         Gate("fsim", 2, 2, coeffs=_fsim_coeffs, basis=np.array([
             _unit(4, 0, 0), _unit(4, 1, 1) + _unit(4, 2, 2),
