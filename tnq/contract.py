@@ -14,6 +14,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from autoray import do, infer_backend
@@ -23,7 +24,7 @@ from .compile.network import Network
 from .errors import ParameterError
 from .symbols import Symbol
 
-__all__ = ["Evaluator", "backend_of", "to_backend"]
+__all__ = ["Evaluator", "Values", "backend_of", "to_backend"]
 
 ZERO = np.array([1.0, 0.0])
 
@@ -50,11 +51,13 @@ def to_backend(array: np.ndarray, like):
     return do("asarray", array, like=backend)
 
 
-def unbind(x) -> list:
-    """Split along the first axis into a list, in one call where the backend has one."""
+def unbind(x, axis: int = 0) -> list:
+    """Split along ``axis`` into a list, in one call where the backend has one."""
     backend = infer_backend(x)
     if backend == "torch":
-        return list(x.unbind(0))
+        return list(x.unbind(axis))
+    if axis:
+        x = do("moveaxis", x, axis, 0)
     if backend == "numpy":
         return list(x)
     return [x[i] for i in range(x.shape[0])]
@@ -63,6 +66,16 @@ def unbind(x) -> list:
 def _tensor_shape(op: Op) -> tuple[int, ...]:
     k = len(op.qubits)
     return (2,) * (k if op.gate.diagonal else 2 * k)
+
+
+@dataclass(frozen=True, eq=False)
+class Values:
+    """One call's parameter values: the flat vector (or ``(B, V + 1)`` batch),
+    the batch size (``None`` when unbatched) and the kinds that vary across it."""
+
+    vals: Any
+    batch: int | None
+    batched: frozenset[int]
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +88,7 @@ class _Kind:
     scale: np.ndarray  # (k, p)
     offset: np.ndarray  # (k, p)
     shape: tuple[int, ...]
+    uses: frozenset[str]  # which vectors it reads: "param", "input"
 
 
 class Evaluator:
@@ -123,8 +137,12 @@ class Evaluator:
         zero_slot = self.num_params + self.num_inputs
         rows = [[self._slot(p, zero_slot) for p in self.ops[i].params] for i in idx]
         arr = np.array(rows, dtype=float)  # (k, p, 3)
-        return _Kind(name, tuple(idx), arr[..., 0].astype(np.int64), arr[..., 1], arr[..., 2],
-                     _tensor_shape(self.ops[idx[0]]))
+        src = arr[..., 0].astype(np.int64)
+        uses = {"param"} if (src < self.num_params).any() else set()
+        if ((src >= self.num_params) & (src < zero_slot)).any():
+            uses.add("input")
+        return _Kind(name, tuple(idx), src, arr[..., 1], arr[..., 2],
+                     _tensor_shape(self.ops[idx[0]]), frozenset(uses))
 
     def _slot(self, p, zero_slot: int) -> tuple[float, float, float]:
         if isinstance(p, Symbol):
@@ -133,24 +151,41 @@ class Evaluator:
         return (zero_slot, 0.0, float(p))
 
     # ----------------------------------------------------------- per call
-    def values(self, params, inputs, like: str | None = None):
-        """Validate ``params`` and ``inputs``; return one flat real value vector."""
-        parts = [self._check(params, self.num_params, "params"),
-                 self._check(inputs, self.num_inputs, "inputs")]
-        given = [p for p in parts if p is not None]
-        if given:
-            ref = given[0]
-            zero = do("zeros", (1,), like=ref, dtype=ref.dtype) if infer_backend(ref) != "torch" \
-                else ref.new_zeros((1,))
-            return do("concatenate", given + [zero], axis=0)
-        backend = like or "numpy"
-        return do("astype", do("zeros", (1,), like=backend), self.real_dtype)
+    def values(self, params, inputs, like: str | None = None) -> Values:
+        """Validate ``params`` and ``inputs``; return one flat real value vector.
+
+        Each may be a vector or a batch of vectors (a leading axis); a batched
+        call gives the vector of values of a ``(B, V + 1)`` array, unbatched
+        rows broadcast across the batch.
+        """
+        p = self._check(params, self.num_params, "params")
+        x = self._check(inputs, self.num_inputs, "inputs")
+        sizes = {v.shape[0] for v in (p, x) if v is not None and v.ndim == 2}
+        if len(sizes) > 1:
+            raise ParameterError(f"params and inputs have different batch sizes {sorted(sizes)}")
+        batch = sizes.pop() if sizes else None
+        given = [v for v in (p, x) if v is not None]
+        if not given:
+            backend = like or "numpy"
+            return Values(do("astype", do("zeros", (1,), like=backend), self.real_dtype),
+                          None, frozenset())
+        ref = given[0]
+        lead = () if batch is None else (batch,)
+        if batch is not None:
+            given = [v if v.ndim == 2 else do("broadcast_to", v[None], (batch, v.shape[0]))
+                     for v in given]
+        zero = ref.new_zeros(lead + (1,)) if infer_backend(ref) == "torch" \
+            else do("zeros", lead + (1,), like=ref, dtype=ref.dtype)
+        vals = do("concatenate", given + [zero], axis=-1)
+        uses = {"param": p is not None and p.ndim == 2, "input": x is not None and x.ndim == 2}
+        batched = frozenset(j for j, k in enumerate(self.kinds) if any(uses[u] for u in k.uses))
+        return Values(vals, batch, batched)
 
     def _check(self, x, n: int, name: str):
         if x is None:
             if n:
                 raise ParameterError(f"this circuit has {n} {name}; pass {name}= an array "
-                                     f"of shape ({n},)")
+                                     f"of shape ({n},) or (batch, {n})")
             return None
         if isinstance(x, (list, tuple, numbers.Number)):
             try:
@@ -158,16 +193,19 @@ class Evaluator:
             except (TypeError, ValueError):
                 raise ParameterError(f"{name} must be real numbers, got {x!r}") from None
         shape = tuple(getattr(x, "shape", ()))
-        if shape != (n,):
-            raise ParameterError(f"{name} has shape {shape}; expected ({n},) for this circuit")
+        if len(shape) not in (1, 2) or shape[-1] != n or (len(shape) == 2 and shape[0] < 1):
+            raise ParameterError(f"{name} has shape {shape}; expected ({n},) or (batch, {n}) "
+                                 "for this circuit")
         if "complex" in str(getattr(x, "dtype", "")):
             raise ParameterError(f"{name} must be real, got dtype {x.dtype}")
         if isinstance(x, np.ndarray):
             if not np.issubdtype(x.dtype, np.number):
                 raise ParameterError(f"{name} must be real numbers, got dtype {x.dtype}")
-            bad = np.flatnonzero(~np.isfinite(x))
+            bad = np.argwhere(~np.isfinite(x))
             if bad.size:
-                raise ParameterError(f"{name}[{bad[0]}] is {x[bad[0]]}; expected finite values")
+                at = tuple(int(i) for i in bad[0])
+                where = at[0] if len(at) == 1 else at
+                raise ParameterError(f"{name}[{where}] is {x[at]}; expected finite values")
             return x.astype(self.real_dtype, copy=False)
         return do("astype", x, self.real_dtype)
 
@@ -182,18 +220,43 @@ class Evaluator:
             hit = self._backend_cache[key] = (consts, kinds)
         return hit
 
-    def groups(self, vals, conj: bool) -> dict:
-        """Arrays for every source: constants, and each symbolic kind (and conjugates)."""
+    def groups(self, values: Values, conj: bool = False, shifts: dict | None = None) -> dict:
+        """Arrays for every source: constants, and each symbolic kind (and conjugates).
+
+        ``shifts`` maps a kind's position to a ``(B, k, p)`` array added to its
+        parameter values (the parameter-shift rule); shifted kinds are batched.
+        Batched kinds give arrays with a leading batch axis.
+        """
+        vals = values.vals
         consts, kind_arrays = self._on_backend(vals)
+        flat = vals if values.batch is None else vals[0]
+        shifts = shifts or {}
         out: dict = {"const": consts}
         for j, (kind, (src, scale, offset)) in enumerate(zip(self.kinds, kind_arrays)):
-            v = vals[src] * scale + offset
+            batched = j in values.batched
+            v = (vals[:, src] if batched else flat[src]) * scale + offset
+            if j in shifts:
+                v = v + shifts[j]
             gate = self.ops[kind.ops[0]].gate
-            table = gate.table(*(v[:, c] for c in range(gate.num_params)))
-            table = do("reshape", table, (len(kind.ops),) + kind.shape)
-            out[("kind", j)] = unbind(table)
+            table = gate.table(*(v[..., c] for c in range(gate.num_params)))
+            table = do("reshape", table, tuple(v.shape[:-1]) + kind.shape)
+            axis = 1 if table.ndim > len(kind.shape) + 1 else 0
+            out[("kind", j)] = unbind(table, axis)
             if conj:
-                out[("conj", j)] = unbind(do("conj", table))
+                out[("conj", j)] = unbind(do("conj", table), axis)
+        return out
+
+    def batched_ops(self, kinds) -> frozenset[int]:
+        """Positions in the circuit of the gates of the given kinds."""
+        return frozenset(i for j in kinds for i in self.kinds[j].ops)
+
+    def slots(self) -> list[tuple[int, int, int, int, float]]:
+        """Every trainable parameter slot: (kind, gate row, column, param index, scale)."""
+        out = []
+        for j, kind in enumerate(self.kinds):
+            rows, cols = np.nonzero(kind.src < self.num_params)
+            out += [(j, int(r), int(c), int(kind.src[r, c]), float(kind.scale[r, c]))
+                    for r, c in zip(rows, cols)]
         return out
 
     def refs(self, network: Network) -> tuple[tuple, ...]:

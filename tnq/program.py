@@ -82,7 +82,7 @@ class Program:
             self.observable = obs
             self._terms = group_terms(obs)
             self._term_ops: dict = {}
-            self._plan("state", lambda: state_network(self.ops, self.num_qubits))
+            self._plan(("state", frozenset()), lambda: state_network(self.ops, self.num_qubits))
 
     # ------------------------------------------------------------ plumbing
     def _plan(self, key, build, batch: int = 1) -> tuple[Plan, tuple]:
@@ -101,12 +101,40 @@ class Program:
         return hit
 
     def _run(self, key, build, params, inputs, like, bits=None, batch: int = 1, conj=False):
+        """Contract an unbatched-parameter network (amplitudes, marginals)."""
+        values = self._evaluator.values(params, inputs, like)
+        if values.batch is not None:
+            raise ParameterError(f"'{key if isinstance(key, str) else key[0]}' takes one "
+                                 f"parameter vector, got a batch of {values.batch}; batches "
+                                 "work for expectation values, states and probabilities")
         plan, refs = self._plan(key, build, batch)
-        vals = self._evaluator.values(params, inputs, like)
-        groups = self._evaluator.groups(vals, conj=conj)
+        groups = self._evaluator.groups(values, conj=conj)
         if bits is not None:
-            bits = [to_backend(b.astype(self.dtype), vals) for b in bits]
+            bits = [to_backend(b.astype(self.dtype), values.vals) for b in bits]
         return plan(*self._evaluator.operands(refs, groups, bits))
+
+    def _state(self, params, inputs, like, shifts: dict | None = None):
+        """The state, ``(2**n,)`` or ``(B, 2**n)`` for batched values or shifts."""
+        e, n = self._evaluator, self.num_qubits
+        values = e.values(params, inputs, like)
+        batch = values.batch
+        if shifts:
+            sizes = {s.shape[0] for s in shifts.values()}
+            if len(sizes) != 1 or (batch is not None and sizes != {batch}):
+                raise ParameterError(f"shift batches {sorted(sizes)} do not match the "
+                                     f"parameter batch {batch}")
+            batch = sizes.pop()
+            shifts = {j: to_backend(np.asarray(s, dtype=e.real_dtype), values.vals)
+                      for j, s in shifts.items()}
+        kinds = values.batched | frozenset(shifts or ())
+        plan, refs = self._plan(("state", kinds),
+                                lambda: state_network(self.ops, n, e.batched_ops(kinds)),
+                                batch or 1)
+        psi = plan(*e.operands(refs, e.groups(values, shifts=shifts)))
+        lead = () if batch is None else (batch,)
+        if batch is not None and not kinds:  # nothing varies: repeat the one state
+            psi = do("broadcast_to", psi[None], (batch,) + tuple(psi.shape))
+        return do("reshape", psi, lead + (2**n,))
 
     @property
     def plans(self) -> tuple[Plan, ...]:
@@ -128,15 +156,18 @@ class Program:
         >>> round(float(tnq.compile(c, "Z0 Z1 + 0.5*X0 X1")()), 12)
         1.5
         """
+        return self._expectation(params, inputs, like)
+
+    def _expectation(self, params, inputs, like, shifts: dict | None = None):
         if self.observable is None:
             raise CompileError("this Program has no observable; pass one to tnq.compile")
-        psi = self.state(params, inputs, like=like)
+        psi = self._state(params, inputs, like, shifts)
         n, terms = self.num_qubits, self._terms
         cpsi = do("conj", psi)
         total = 0.0
         for support, op in zip(terms.supports, self._operators(psi)):
             rho = _reduced_density(psi, cpsi, support, n)
-            total = total + do("sum", rho * op)
+            total = total + do("sum", rho * op, axis=(-2, -1))
         return do("real", total) + terms.constant
 
     def _operators(self, like) -> list:
@@ -149,10 +180,12 @@ class Program:
         return hit
 
     def state(self, params=None, inputs=None, *, like: str | None = None):
-        """The state vector, shape ``(2**n,)``, qubit 0 most significant."""
-        psi = self._run("state", lambda: state_network(self.ops, self.num_qubits),
-                        params, inputs, like)
-        return do("reshape", psi, (2**self.num_qubits,))
+        """The state vector, shape ``(2**n,)``, qubit 0 most significant.
+
+        With a batch of parameter or input vectors (a leading axis of size
+        ``B``) the result has shape ``(B, 2**n)``.
+        """
+        return self._state(params, inputs, like)
 
     def amplitude(self, bits, params=None, inputs=None, *, like: str | None = None):
         """Amplitudes ``<b|U|0>`` of one bitstring (a scalar) or many (a vector).
@@ -199,6 +232,9 @@ class Program:
         """
         if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
             raise ParameterError(f"shots must be a positive integer, got {shots!r}")
+        if self._evaluator.values(params, inputs).batch is not None:
+            raise ParameterError("sample takes one parameter vector, got a batch; use "
+                                 "tnq.TnqExecutor to sample many parameter vectors at once")
         rng = np.random.default_rng(seed)
         n = self.num_qubits
         if n <= DENSE_SAMPLE_QUBITS and 2**n * self._itemsize * 4 <= self.max_memory:
@@ -278,23 +314,29 @@ class Program:
 
 
 def _reduced_density(psi, cpsi, support: tuple[int, ...], n: int):
-    """Reduced density matrix ``rho[i, j]`` (big-endian in ``support``) of ``psi``,
-    given also its conjugate ``cpsi``."""
+    """Reduced density matrix ``rho[..., i, j]`` (big-endian in ``support``) of
+    ``psi`` (shape ``(..., 2**n)``), given also its conjugate ``cpsi``."""
+    lead = tuple(psi.shape[:-1])
     lo, hi = support[0], support[-1]
-    if hi - lo + 1 == len(support):  # contiguous: matrix products, no transposes
-        d = 2 ** len(support)
-        shape = (2**lo, d, 2 ** (n - hi - 1))
-        t, ct = do("reshape", psi, shape), do("reshape", cpsi, shape)
-        if shape[0] > shape[2]:
-            return do("tensordot", t, ct, axes=([0, 2], [0, 2]))
-        return do("sum", do("matmul", t, do("transpose", ct, (0, 2, 1))), axis=0)
-    letters = [chr(97 + i) for i in range(n)]
-    bra = [c.upper() if i in support else c for i, c in enumerate(letters)]
-    out = "".join(letters[q] for q in support) + "".join(bra[q] for q in support)
-    t, ct = do("reshape", psi, (2,) * n), do("reshape", cpsi, (2,) * n)
-    rho = do("einsum", f"{''.join(letters)},{''.join(bra)}->{out}", t, ct)
     d = 2 ** len(support)
-    return do("reshape", rho, (d, d))
+    if hi - lo + 1 == len(support):  # contiguous: matrix products, no transposes
+        shape = lead + (2**lo, d, 2 ** (n - hi - 1))
+        t, ct = do("reshape", psi, shape), do("reshape", cpsi, shape)
+        if not lead and shape[0] > shape[2]:
+            return do("tensordot", t, ct, axes=([0, 2], [0, 2]))
+        return do("sum", do("matmul", t, _swap_last(ct)), axis=-3)
+    b = len(lead)
+    rest = [q for q in range(n) if q not in support]
+    perm = tuple(range(b)) + tuple(b + q for q in rest + list(support))
+    shape = lead + (2 ** (n - len(support)), d)
+    t = do("reshape", do("transpose", do("reshape", psi, lead + (2,) * n), perm), shape)
+    ct = do("reshape", do("transpose", do("reshape", cpsi, lead + (2,) * n), perm), shape)
+    return do("matmul", _swap_last(t), ct)
+
+
+def _swap_last(x):
+    """``x`` with its last two axes swapped."""
+    return do("swapaxes", x, -1, -2)
 
 
 def _bits(bits, n: int) -> tuple[np.ndarray, bool]:

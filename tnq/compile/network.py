@@ -2,7 +2,7 @@
 tensor's array comes from at call time. No arrays are built here.
 
 Every wire carries dimension 2 except the batch index :data:`BATCH`, whose size
-is the number of bitstrings given in a call. A gate on ``k`` qubits is a tensor
+is the number of bitstrings (or parameter vectors) given in a call. A gate on ``k`` qubits is a tensor
 with ``k`` new output labels followed by its ``k`` input labels; a diagonal gate
 keeps the wires' labels (a hyperedge), so it adds no new index at all.
 """
@@ -18,7 +18,7 @@ __all__ = ["BATCH", "Source", "Network", "state_network", "amplitude_network",
            "marginal_network"]
 
 BATCH = 0
-"""Label of the batch index (bitstrings) shared by all projection vectors."""
+"""Label of the batch index: bitstrings, or parameter vectors of a batched call."""
 
 
 @dataclass(frozen=True)
@@ -55,29 +55,36 @@ class Network:
         return len(self.inputs)
 
 
-def _ket(ops: Sequence[Op], n: int, start: int, conj: bool = False):
+def _ket(ops: Sequence[Op], n: int, start: int, conj: bool = False,
+         batched: frozenset[int] = frozenset()):
     wires = list(range(start, start + n))
     label = start + n
     inputs: list[tuple[int, ...]] = [(w,) for w in wires]
     sources = [Source("zero")] * n
     for i, op in enumerate(ops):
         ins = tuple(wires[q] for q in op.qubits)
+        lead = (BATCH,) if i in batched else ()
         if op.gate.diagonal:
-            inputs.append(ins)
+            inputs.append(lead + ins)
         else:
             outs = tuple(range(label, label + len(ins)))
             label += len(ins)
             for q, o in zip(op.qubits, outs):
                 wires[q] = o
-            inputs.append(outs + ins)
+            inputs.append(lead + outs + ins)
         sources.append(Source("op", i, conj))
     return inputs, sources, wires, label
 
 
-def state_network(ops: Sequence[Op], n: int) -> Network:
-    """The ket ``U|0...0>`` with the ``n`` final wires open, in qubit order."""
-    inputs, sources, wires, _ = _ket(ops, n, 1)
-    return Network(tuple(inputs), tuple(wires), tuple(sources))
+def state_network(ops: Sequence[Op], n: int, batched: frozenset[int] = frozenset()) -> Network:
+    """The ket ``U|0...0>`` with the ``n`` final wires open, in qubit order.
+
+    The gates at positions ``batched`` carry a leading batch index (their
+    parameters vary across a batch), which then leads the output too.
+    """
+    inputs, sources, wires, _ = _ket(ops, n, 1, batched=batched)
+    lead = (BATCH,) if batched else ()
+    return Network(tuple(inputs), lead + tuple(wires), tuple(sources), batched=bool(batched))
 
 
 def amplitude_network(ops: Sequence[Op], n: int) -> Network:
