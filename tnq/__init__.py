@@ -5,6 +5,8 @@ from .circuit import Circuit, Op
 from .errors import (
     CircuitError,
     CompileError,
+    ExecutorError,
+    GradientError,
     MemoryLimitError,
     ObservableError,
     ParameterError,
@@ -12,6 +14,14 @@ from .errors import (
     TnqError,
 )
 from .gates import GATES, gate_matrix
+from .gradients import (
+    Executor,
+    Gradient,
+    TnqExecutor,
+    measurement_settings,
+    param_shift,
+    value_and_grad,
+)
 from .observables import DenseOperator, Observable, PauliString, X, Y, Z, observable
 from .plan import PathCache, Plan
 from .program import Program, compile
@@ -27,5 +37,7 @@ __all__ = [
     "compile", "Program", "expectation", "amplitude", "state",
     "probabilities", "sample", "from_qasm", "to_qasm", "Plan", "PathCache",
     "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
-    "CompileError", "MemoryLimitError",
+    "CompileError", "MemoryLimitError", "GradientError", "ExecutorError",
+    "value_and_grad", "param_shift", "Gradient", "Executor", "TnqExecutor",
+    "measurement_settings",
 ]

@@ -15,6 +15,8 @@ __all__ = [
     "QasmError",
     "CompileError",
     "MemoryLimitError",
+    "GradientError",
+    "ExecutorError",
 ]
 
 
@@ -50,3 +52,11 @@ class CompileError(TnqError, ValueError):
 
 class MemoryLimitError(TnqError, MemoryError):
     """A contraction would need more memory than the allowed ``max_memory``."""
+
+
+class GradientError(TnqError, ValueError):
+    """A gradient cannot be computed as asked (no shift rule, no autodiff backend)."""
+
+
+class ExecutorError(TnqError, RuntimeError):
+    """An executor returned results that do not match the circuits it was given."""

@@ -50,6 +50,11 @@ class Gate:
         ``m`` coefficient arrays.
     diagonal : bool
         Whether only the diagonal is stored.
+    spectra : tuple of tuples, optional
+        For each parameter ``t``, the eigenvalues of a generator ``G`` with
+        ``U(t + s) = V exp(-i s G) W`` (``V``, ``W`` independent of ``s``):
+        what parameter-shift rules are derived from. Global phases do not
+        matter, so ``(0, 1)`` and ``(-1/2, 1/2)`` give the same rule.
     qasm : str, optional
         A ``gate`` definition in terms of ``qelib1.inc`` gates, for gates that
         are not part of it (written into exported OpenQASM).
@@ -63,6 +68,7 @@ class Gate:
     coeffs: Coeffs | None = field(default=None, repr=False)
     diagonal: bool = False
     qasm: str | None = field(default=None, repr=False)
+    spectra: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)
 
     @property
     def dim(self) -> int:
@@ -232,6 +238,11 @@ def _crz_coeffs(t):
 
 E2 = np.array([_unit(2, i, j) for i in range(2) for j in range(2)])
 
+# Generator spectra (eigenvalues), from which shift rules are derived.
+PAULI = (-0.5, 0.5)  # exp(-i t P / 2) for a Pauli string P
+PHASE = (0.0, 1.0)  # a phase e^{i t} on one projector (also controlled phases)
+CONTROLLED = (0.0, 0.0, -0.5, 0.5)  # a Pauli rotation controlled on one qubit
+
 
 def _registry() -> dict[str, Gate]:
     const = {
@@ -263,42 +274,43 @@ def _registry() -> dict[str, Gate]:
     c_basis = np.array([np.kron(P0, I2), np.kron(P1, I2)])
     xx, yy = np.kron(X, X), np.kron(Y, Y)
     param = [
-        Gate("rx", 1, 1, basis=np.array([I2, X]), coeffs=_rot),
-        Gate("ry", 1, 1, basis=np.array([I2, Y]), coeffs=_rot),
-        Gate("rz", 1, 1, basis=diag1, coeffs=_zrot, diagonal=True),
-        Gate("p", 1, 1, basis=diag1, coeffs=_phase, diagonal=True),
-        Gate("u1", 1, 1, basis=diag1, coeffs=_phase, diagonal=True),
-        Gate("u2", 1, 2, basis=E2, coeffs=_u2_coeffs),
-        Gate("u3", 1, 3, basis=E2, coeffs=_u3_coeffs),
-        Gate("u", 1, 3, basis=E2, coeffs=_u3_coeffs),
-        Gate("rxx", 2, 1, basis=np.array([np.eye(4), xx]), coeffs=_rot),
-        Gate("ryy", 2, 1, basis=np.array([np.eye(4), yy]), coeffs=_rot,
+        Gate("rx", 1, 1, basis=np.array([I2, X]), coeffs=_rot, spectra=(PAULI,)),
+        Gate("ry", 1, 1, basis=np.array([I2, Y]), coeffs=_rot, spectra=(PAULI,)),
+        Gate("rz", 1, 1, basis=diag1, coeffs=_zrot, diagonal=True, spectra=(PAULI,)),
+        Gate("p", 1, 1, basis=diag1, coeffs=_phase, diagonal=True, spectra=(PHASE,)),
+        Gate("u1", 1, 1, basis=diag1, coeffs=_phase, diagonal=True, spectra=(PHASE,)),
+        Gate("u2", 1, 2, basis=E2, coeffs=_u2_coeffs, spectra=(PHASE, PHASE)),
+        Gate("u3", 1, 3, basis=E2, coeffs=_u3_coeffs, spectra=(PAULI, PHASE, PHASE)),
+        Gate("u", 1, 3, basis=E2, coeffs=_u3_coeffs, spectra=(PAULI, PHASE, PHASE)),
+        Gate("rxx", 2, 1, basis=np.array([np.eye(4), xx]), coeffs=_rot, spectra=(PAULI,)),
+        Gate("ryy", 2, 1, basis=np.array([np.eye(4), yy]), coeffs=_rot, spectra=(PAULI,),
              qasm="gate ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; "
                   "cx a,b; rx(-pi/2) a; rx(-pi/2) b; }"),
-        Gate("rzz", 2, 1, basis=zz_basis, coeffs=_zrot, diagonal=True),
+        Gate("rzz", 2, 1, basis=zz_basis, coeffs=_zrot, diagonal=True, spectra=(PAULI,)),
         Gate("crx", 2, 1, basis=np.array([c_basis[0], c_basis[1], np.kron(P1, X)]),
-             coeffs=_crot_coeffs),
+             coeffs=_crot_coeffs, spectra=(CONTROLLED,)),
         Gate("cry", 2, 1, basis=np.array([c_basis[0], c_basis[1], np.kron(P1, Y)]),
-             coeffs=_crot_coeffs),
+             coeffs=_crot_coeffs, spectra=(CONTROLLED,)),
         Gate("crz", 2, 1, basis=np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], complex),
-             coeffs=_crz_coeffs, diagonal=True),
+             coeffs=_crz_coeffs, diagonal=True, spectra=(CONTROLLED,)),
         Gate("cp", 2, 1, basis=np.array([[1, 1, 1, 0], [0, 0, 0, 1]], complex),
-             coeffs=_phase, diagonal=True),
+             coeffs=_phase, diagonal=True, spectra=(PHASE,)),
         Gate("cu1", 2, 1, basis=np.array([[1, 1, 1, 0], [0, 0, 0, 1]], complex),
-             coeffs=_phase, diagonal=True),
+             coeffs=_phase, diagonal=True, spectra=(PHASE,)),
         Gate("cu3", 2, 3, basis=np.array([c_basis[0]] + [np.kron(P1, e) for e in E2]),
-             coeffs=_cu3_coeffs),
+             coeffs=_cu3_coeffs, spectra=(CONTROLLED, PHASE, PHASE)),
         Gate("cu", 2, 4, basis=np.array([c_basis[0]] + [np.kron(P1, e) for e in E2]),
-             coeffs=_cu_coeffs),
+             coeffs=_cu_coeffs, spectra=(CONTROLLED, PHASE, PHASE, PHASE)),
         Gate("fsim", 2, 2, coeffs=_fsim_coeffs, basis=np.array([
             _unit(4, 0, 0), _unit(4, 1, 1) + _unit(4, 2, 2),
             _unit(4, 1, 2) + _unit(4, 2, 1), _unit(4, 3, 3)]),
-             qasm="gate fsim(theta,phi) a,b { rxx(theta) a,b; ryy(theta) a,b; cp(-phi) a,b; }"),
+             qasm="gate fsim(theta,phi) a,b { rxx(theta) a,b; ryy(theta) a,b; cp(-phi) a,b; }",
+             spectra=((-1.0, 0.0, 0.0, 1.0), PHASE)),
     ]
     for g in param:
         gates[g.name] = Gate(g.name, g.num_qubits, g.num_params,
                              basis=np.asarray(g.basis, dtype=complex), coeffs=g.coeffs,
-                             diagonal=g.diagonal, qasm=g.qasm)
+                             diagonal=g.diagonal, qasm=g.qasm, spectra=g.spectra)
     return gates
 
 

@@ -135,7 +135,12 @@ def _search(network: Network, sizes: dict[int, int], optimize) -> tuple:
         how = "auto" if optimize == "auto-oe" else optimize
         path, _ = oe.contract_path(eq, *shapes, shapes=True, optimize=how)
         return tuple(path)
-    if optimize == "cotengra":
+    if optimize == "auto":  # no worker processes: forking a jax/torch process can hang
+        optimize = ctg.AutoOptimizer(parallel=False)
+    elif optimize == "min-size":  # a retry when the first path's peak is over the limit
+        optimize = ctg.HyperOptimizer(methods=("random-greedy",), minimize="size",
+                                      max_repeats=128, progbar=False, parallel=False)
+    elif optimize == "cotengra":
         optimize = ctg.HyperOptimizer(max_time=10, max_repeats=128, progbar=False,
                                       parallel=False)
     tree = ctg.array_contract_tree(inputs, output, sizes, optimize=optimize)
@@ -159,19 +164,27 @@ def make_plan(network: Network, *, name: str, optimize="auto", batch: int = 1,
     cached = path is not None
     if path is None:
         path = _search(network, sizes, optimize)
+    flops, peak = _costs(network, sizes, path)
+    if peak * itemsize > max_memory and not cached and network.num_tensors > SMALL:
+        path = _search(network, sizes, "min-size")  # trade FLOPs for memory, then judge
+        flops, peak = _costs(network, sizes, path)
+    if not cached:
         cache.put(key, path)
     search_time = 0.0 if cached else time.perf_counter() - t0
-    if network.num_tensors > 1:
-        tree = ctg.ContractionTree.from_path(network.inputs, network.output, sizes, path=path)
-        flops, peak = float(tree.contraction_cost()), int(tree.max_size())
-    else:
-        flops, peak = 0.0, out_size
-    peak = max(peak, out_size)
     _guard(name, peak, itemsize, max_memory, "its largest intermediate")
     contract = ctg.array_contract_expression(network.inputs, network.output, sizes,
                                              optimize=list(path))
     return Plan(name, network, batch, path, flops, peak, search_time,
                 _optimizer_key(optimize), contract)
+
+
+def _costs(network: Network, sizes: dict[int, int], path) -> tuple[float, int]:
+    """FLOPs and the largest tensor (elements, the output included) of ``path``."""
+    out_size = math.prod(sizes[i] for i in network.output)
+    if network.num_tensors < 2:
+        return 0.0, out_size
+    tree = ctg.ContractionTree.from_path(network.inputs, network.output, sizes, path=path)
+    return float(tree.contraction_cost()), max(int(tree.max_size()), out_size)
 
 
 def _guard(name: str, elements: int, itemsize: int, max_memory: int, what: str) -> None:

@@ -36,7 +36,8 @@ SAMPLE_BLOCK = 8
 """Qubits sampled per step when sampling from a closed network."""
 DENSE_SAMPLE_QUBITS = 20
 """Up to this many qubits, samples are drawn from the exact probability vector."""
-"""Qubits sampled per step when sampling from a closed network."""
+MAX_BATCH = 4096
+"""The most parameter vectors :meth:`Program.batch_limit` puts in one contraction."""
 
 
 class Program:
@@ -73,6 +74,7 @@ class Program:
         self._cache = cache
         self._evaluator = Evaluator(self.ops, self.num_params, self.num_inputs, dtype)
         self._plans: OrderedDict = OrderedDict()
+        self._derived: dict = {}  # functions made from this Program (e.g. jitted gradients)
         self.observable: Observable | None = None
         self.strategy = "state"
         self.reason = "only the exact 'state' strategy is available in this version"
@@ -135,6 +137,20 @@ class Program:
         if batch is not None and not kinds:  # nothing varies: repeat the one state
             psi = do("broadcast_to", psi[None], (batch,) + tuple(psi.shape))
         return do("reshape", psi, lead + (2**n,))
+
+    def value_and_grad(self, params, inputs=None, *, backend: str | None = None):
+        """The value and its gradient; see :func:`tnq.value_and_grad`."""
+        from .gradients import value_and_grad
+
+        return value_and_grad(self, params, inputs, backend=backend)
+
+    def batch_limit(self) -> int:
+        """How many parameter vectors one batched state contraction may take
+        within ``max_memory`` (from the unbatched plan's largest tensor)."""
+        plan, _ = self._plan(("state", frozenset()),
+                             lambda: state_network(self.ops, self.num_qubits))
+        per_vector = max(plan.peak, 2**self.num_qubits) * self._itemsize * 4
+        return int(max(1, min(MAX_BATCH, self.max_memory // per_vector)))
 
     @property
     def plans(self) -> tuple[Plan, ...]:

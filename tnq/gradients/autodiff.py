@@ -1,0 +1,112 @@
+"""``value_and_grad`` through the best installed automatic-differentiation backend.
+
+A Program call is a pure function of its arrays, so ``jax.grad``,
+``jax.jit``, ``jax.vmap``, torch autograd and ``tf.GradientTape`` work on it
+directly. This module only adds the convenience of picking a backend,
+compiling (``jax.jit``) once per Program, and returning numpy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from ..errors import CompileError, GradientError
+from ..program import Program, _to_numpy
+from .shift import param_shift
+
+__all__ = ["value_and_grad", "best_backend"]
+
+PREFERENCE = ("jax", "torch")
+"""Autodiff backends in order of preference (the first installed one is used)."""
+
+
+def best_backend() -> str:
+    """The first installed of :data:`PREFERENCE`, or ``"numpy"`` (parameter shift)."""
+    for name in PREFERENCE:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    return "numpy"
+
+
+def value_and_grad(program: Program, params, inputs=None, *, backend: str | None = None):
+    """The (real, scalar) value of ``program`` and its gradient with respect to ``params``.
+
+    Parameters
+    ----------
+    program : Program
+        Compiled with an observable.
+    params, inputs : array_like
+        One parameter vector (and data inputs, if any).
+    backend : {"jax", "torch", "numpy"}, optional
+        Default: the kind of ``params`` if it is a jax or torch array (results
+        then come back as that kind), otherwise the best installed autodiff
+        backend (results as numpy). ``"numpy"`` uses the exact
+        parameter-shift rule.
+
+    Returns
+    -------
+    value, grad
+
+    Examples
+    --------
+    >>> import numpy as np, tnq
+    >>> theta = tnq.parameters(1)
+    >>> program = tnq.compile(tnq.Circuit(1).rx(0, theta[0]), "Z0")
+    >>> value, grad = tnq.value_and_grad(program, [0.3])
+    >>> round(float(value), 12) == round(np.cos(0.3), 12), np.round(grad, 12)
+    (True, array([-0.29552021]))
+    """
+    if not isinstance(program, Program) or program.observable is None:
+        raise CompileError("value_and_grad needs a Program compiled with an observable")
+    kind = type(params).__module__.split(".")[0]
+    native = kind in ("jax", "jaxlib", "torch")
+    if backend is None:
+        backend = ("jax" if kind in ("jax", "jaxlib") else kind) if native else best_backend()
+    if backend == "jax":
+        value, grad = _jax(program, params, inputs)
+    elif backend == "torch":
+        value, grad = _torch(program, params, inputs)
+    elif backend == "numpy":
+        g = param_shift(program, params, inputs)
+        return g.value, g.grad
+    else:
+        raise GradientError(f"backend={backend!r} is not an autodiff backend; expected "
+                            "'jax', 'torch' or 'numpy'")
+    if native:
+        return value, grad
+    return float(_to_numpy(value)), _to_numpy(grad).astype(float)
+
+
+def _jax(program: Program, params, inputs):
+    import jax
+
+    if not jax.config.jax_enable_x64 and program.dtype == "complex128":
+        raise GradientError("jax runs complex128 only with x64 enabled: call "
+                            "jax.config.update('jax_enable_x64', True) first, or compile "
+                            "with dtype='complex64'")
+    fn = program._derived.get("jax-value-and-grad")
+    if fn is None:
+        fn = jax.jit(jax.value_and_grad(program.expectation))
+        program._derived["jax-value-and-grad"] = fn
+    real = np.dtype(program._evaluator.real_dtype)
+    to = (lambda x: None if x is None else jax.numpy.asarray(x, dtype=real))
+    return fn(to(params), to(inputs))
+
+
+def _torch(program: Program, params, inputs):
+    import torch
+
+    real = getattr(torch, program._evaluator.real_dtype)
+    given = isinstance(params, torch.Tensor)
+    p = params.detach().clone() if given else torch.as_tensor(np.asarray(params), dtype=real)
+    p.requires_grad_(True)
+    x = None if inputs is None else torch.as_tensor(inputs, dtype=real)
+    value = program(p, x)
+    if value.ndim:
+        raise GradientError(f"value_and_grad needs a scalar value, got shape "
+                            f"{tuple(value.shape)} (batched inputs?); reduce it to a loss "
+                            "and differentiate that")
+    (grad,) = torch.autograd.grad(value, p)
+    return value.detach(), grad
