@@ -30,6 +30,19 @@ from .symbols import Symbol, SymbolVector, inputs, parameters
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """Optional parts that import heavy packages only when asked for."""
+    if name == "TorchLayer":
+        from .gradients.torch_layer import TorchLayer
+
+        return TorchLayer
+    if name == "QiskitExecutor":
+        from .gradients.qiskit import QiskitExecutor
+
+        return QiskitExecutor
+    raise AttributeError(f"module 'tnq' has no attribute {name!r}")
+
 __all__ = [
     "Circuit", "Op", "GATES", "gate_matrix",
     "parameters", "inputs", "Symbol", "SymbolVector",
