@@ -34,7 +34,7 @@ def backend_of(*arrays) -> str:
     for a in arrays:
         if a is not None and not isinstance(a, (list, tuple, numbers.Number)):
             name = infer_backend(a)
-            if name != "builtins":
+            if name not in ("builtins", "numpy"):
                 return name
     return "numpy"
 
@@ -48,6 +48,11 @@ def to_backend(array: np.ndarray, like):
         import torch
 
         return torch.as_tensor(array, device=like.device)
+    if backend == "jax":  # concrete even while tracing, so it may be cached
+        import jax
+
+        with jax.ensure_compile_time_eval():
+            return jax.numpy.asarray(array)
     return do("asarray", array, like=backend)
 
 
@@ -61,6 +66,13 @@ def unbind(x, axis: int = 0) -> list:
     if backend == "numpy":
         return list(x)
     return [x[i] for i in range(x.shape[0])]
+
+
+def _gather(x, index):
+    """``x[..., index]`` for an integer array ``index``, on any backend."""
+    if infer_backend(x) == "tensorflow":
+        return do("take", x, index, axis=-1)
+    return x[..., index]
 
 
 def _tensor_shape(op: Op) -> tuple[int, ...]:
@@ -160,7 +172,7 @@ class Evaluator:
         """
         p = self._check(params, self.num_params, "params")
         x = self._check(inputs, self.num_inputs, "inputs")
-        sizes = {v.shape[0] for v in (p, x) if v is not None and v.ndim == 2}
+        sizes = {v.shape[0] for v in (p, x) if v is not None and len(v.shape) == 2}
         if len(sizes) > 1:
             raise ParameterError(f"params and inputs have different batch sizes {sorted(sizes)}")
         batch = sizes.pop() if sizes else None
@@ -169,15 +181,18 @@ class Evaluator:
             backend = like or "numpy"
             return Values(do("astype", do("zeros", (1,), like=backend), self.real_dtype),
                           None, frozenset())
-        ref = given[0]
+        backend = backend_of(*given)
+        ref = next((v for v in given if infer_backend(v) == backend), given[0])
+        given = [v if infer_backend(v) == backend else to_backend(v, ref) for v in given]
         lead = () if batch is None else (batch,)
         if batch is not None:
-            given = [v if v.ndim == 2 else do("broadcast_to", v[None], (batch, v.shape[0]))
+            given = [v if len(v.shape) == 2 else do("broadcast_to", v[None], (batch, v.shape[0]))
                      for v in given]
         zero = ref.new_zeros(lead + (1,)) if infer_backend(ref) == "torch" \
             else do("zeros", lead + (1,), like=ref, dtype=ref.dtype)
         vals = do("concatenate", given + [zero], axis=-1)
-        uses = {"param": p is not None and p.ndim == 2, "input": x is not None and x.ndim == 2}
+        uses = {"param": p is not None and len(p.shape) == 2,
+                "input": x is not None and len(x.shape) == 2}
         batched = frozenset(j for j, k in enumerate(self.kinds) if any(uses[u] for u in k.uses))
         return Values(vals, batch, batched)
 
@@ -234,7 +249,7 @@ class Evaluator:
         out: dict = {"const": consts}
         for j, (kind, (src, scale, offset)) in enumerate(zip(self.kinds, kind_arrays)):
             batched = j in values.batched
-            v = (vals[:, src] if batched else flat[src]) * scale + offset
+            v = _gather(vals if batched else flat, src) * scale + offset
             if j in shifts:
                 v = v + shifts[j]
             gate = self.ops[kind.ops[0]].gate

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy as np
-from autoray import do
+from autoray import do, infer_backend
 
 from .errors import CircuitError
 
@@ -91,11 +91,16 @@ class Gate:
         """
         if self.coeffs is None:
             raise CircuitError(f"gate '{self.name}' takes no parameters")
-        cols = [_as_complex(c, params[0]) for c in self.coeffs(*params)]
+        complex_params = [p * (1 + 0j) if infer_backend(p) != "tensorflow"
+                          else do("cast", p, _COMPLEX[do("get_dtype_name", p)]) for p in params]
+        cols = [_as_complex(c, complex_params[0]) for c in self.coeffs(*complex_params)]
         coeffs = do("stack", cols, axis=-1)
         basis = _like(self.basis.reshape(len(cols), -1), coeffs)
         flat = do("matmul", coeffs, basis)
         return do("reshape", flat, (-1,) + self.basis.shape[1:])
+
+
+_COMPLEX = {"float32": "complex64", "float64": "complex128"}
 
 
 def _as_complex(c, ref):

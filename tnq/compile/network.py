@@ -2,9 +2,10 @@
 tensor's array comes from at call time. No arrays are built here.
 
 Every wire carries dimension 2 except the batch index :data:`BATCH`, whose size
-is the number of bitstrings (or parameter vectors) given in a call. A gate on ``k`` qubits is a tensor
-with ``k`` new output labels followed by its ``k`` input labels; a diagonal gate
-keeps the wires' labels (a hyperedge), so it adds no new index at all.
+is the number of bitstrings, or of parameter vectors, given in a call. A gate
+on ``k`` qubits is a tensor with ``k`` new output labels followed by its ``k``
+input labels; a diagonal gate keeps the wires' labels (a hyperedge), so it adds
+no new index at all.
 """
 
 from __future__ import annotations

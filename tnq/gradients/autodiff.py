@@ -59,8 +59,8 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     >>> theta = tnq.parameters(1)
     >>> program = tnq.compile(tnq.Circuit(1).rx(0, theta[0]), "Z0")
     >>> value, grad = tnq.value_and_grad(program, [0.3])
-    >>> round(float(value), 12) == round(np.cos(0.3), 12), np.round(grad, 12)
-    (True, array([-0.29552021]))
+    >>> print(round(value, 10), round(float(grad[0]), 10))
+    0.9553364891 -0.2955202067
     """
     if not isinstance(program, Program) or program.observable is None:
         raise CompileError("value_and_grad needs a Program compiled with an observable")
@@ -86,7 +86,7 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
 def _jax(program: Program, params, inputs):
     import jax
 
-    if not jax.config.jax_enable_x64 and program.dtype == "complex128":
+    if not jax.config.read("jax_enable_x64") and program.dtype == "complex128":
         raise GradientError("jax runs complex128 only with x64 enabled: call "
                             "jax.config.update('jax_enable_x64', True) first, or compile "
                             "with dtype='complex64'")
@@ -95,7 +95,9 @@ def _jax(program: Program, params, inputs):
         fn = jax.jit(jax.value_and_grad(program.expectation))
         program._derived["jax-value-and-grad"] = fn
     real = np.dtype(program._evaluator.real_dtype)
-    to = (lambda x: None if x is None else jax.numpy.asarray(x, dtype=real))
+    def to(x):
+        return None if x is None else jax.numpy.asarray(x, dtype=real)
+
     return fn(to(params), to(inputs))
 
 

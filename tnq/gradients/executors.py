@@ -97,7 +97,8 @@ class TnqExecutor:
         out: list[dict[str, int]] = [{} for _ in circuits]
         for key, members in groups.items():
             program = self._program(key, circuits[members[0]])
-            values = np.array([[float(p) for op in circuits[i].ops for p in op.params]
+            values = np.array([[float(p) for op in circuits[i].ops  # type: ignore[arg-type]
+                                for p in op.params]
                                for i in members]).reshape(len(members), program.num_params)
             for i, counts in zip(members, self._sample(program, values, int(shots), rng)):
                 out[i] = counts

@@ -79,7 +79,10 @@ def shift_table(program: Program) -> ShiftTable:
         for s, coeff in zip(rule.shifts, rule.coeffs):
             for sign in (1.0, -1.0):
                 weights.append((k, len(shift), sign * coeff * scale))
-                kind.append(j), row.append(r), col.append(c), shift.append(sign * s)
+                kind.append(j)
+                row.append(r)
+                col.append(c)
+                shift.append(sign * s)
     w = np.zeros((program.num_params, len(shift)))
     for k, r, v in weights:
         w[k, r] += v
@@ -112,8 +115,8 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
     >>> theta = tnq.parameters(1)
     >>> program = tnq.compile(tnq.Circuit(1).rx(0, theta[0]), "Z0")
     >>> g = tnq.param_shift(program, [0.3])
-    >>> round(g.grad[0], 12) == round(-np.sin(0.3), 12)
-    True
+    >>> print(round(g.grad[0], 10), round(-np.sin(0.3), 10))
+    -0.2955202067 -0.2955202067
     """
     if not isinstance(program, Program) or program.observable is None:
         raise CompileError("param_shift needs a Program compiled with an observable")
