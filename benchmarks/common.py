@@ -51,3 +51,75 @@ def save(name: str, rows: list[dict]) -> Path:
             "processor": platform.processor()}
     path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     return path
+
+
+def w1_tnq(n: int, layers: int):
+    """The W1 circuit (symbolic parameters) and TFIM observable as tnq objects."""
+    import tnq
+
+    theta = tnq.parameters(layers * (2 * n - 1))
+    c = tnq.Circuit(n)
+    for name, q, k in w1_gates(n, layers):
+        if name == "h":
+            c.h(q)
+        elif name == "rzz":
+            c.rzz(*q, theta[k])
+        else:
+            c.rx(q, theta[k])
+    ham = " + ".join([f"Z{i} Z{i + 1}" for i in range(n - 1)] + [f"X{i}" for i in range(n)])
+    return c, ham
+
+
+def pennylane_w1(n: int, layers: int, qml, wires=None):
+    """A PennyLane quantum function and Hamiltonian for W1."""
+    ham = qml.Hamiltonian([1.0] * (2 * n - 1),
+                          [qml.Z(i) @ qml.Z(i + 1) for i in range(n - 1)]
+                          + [qml.X(i) for i in range(n)])
+
+    def circuit(w):
+        for name, q, k in w1_gates(n, layers):
+            if name == "h":
+                qml.Hadamard(q)
+            elif name == "rzz":
+                qml.IsingZZ(w[k], wires=list(q))
+            else:
+                qml.RX(w[k], wires=q)
+        return qml.expval(ham)
+
+    return circuit
+
+
+def tc_w1_energy(n: int, layers: int):
+    """TensorCircuit-NG W1 energy as a jax function of the parameters."""
+    import jax
+    import jax.numpy as jnp
+    import tensorcircuit as tc
+
+    jax.config.update("jax_enable_x64", True)
+    tc.set_backend("jax")
+    tc.set_dtype("complex128")
+
+    def energy(p):
+        c = tc.Circuit(n)
+        for name, q, k in w1_gates(n, layers):
+            if name == "h":
+                c.h(q)
+            elif name == "rzz":
+                c.rzz(*q, theta=p[k])
+            else:
+                c.rx(q, theta=p[k])
+        e = sum(c.expectation_ps(z=[i, i + 1]) for i in range(n - 1))
+        e = e + sum(c.expectation_ps(x=[i]) for i in range(n))
+        return jnp.real(e)
+
+    return energy
+
+
+def report(title: str, row: dict, names: list[str], base: str) -> None:
+    """Print one workload row: per-call and first-call times, ratios to ``base``."""
+    print(title)
+    for name in names:
+        r = row[name]
+        extra = f"  ratio {r['call_s'] / row[base]['call_s']:.2f}x" if name != base else ""
+        print(f"  {name:<22} call {1e3 * r['call_s']:10.2f} ms   first "
+              f"{r['first_s']:7.2f} s{extra}")
