@@ -73,13 +73,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", nargs="*", default=["12x4", "16x8", "20x8"])
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--peers", nargs="*", default=list(PEERS))
     args = ap.parse_args()
+    peers = {k: PEERS[k] for k in args.peers}
     rows = []
     for size in args.sizes:
         n, layers = map(int, size.split("x"))
         params = w1_params(n, layers)
         row: dict = {"workload": "W1 value_and_grad", "n": n, "L": layers}
-        for name, make in PEERS.items():
+        for name, make in peers.items():
             first, median, (value, grad) = timed(make(n, layers, params), args.repeats)
             row[name] = {"first_s": first, "call_s": median, "value": value}
             row.setdefault("_grads", {})[name] = grad
@@ -91,12 +93,12 @@ def main() -> None:
                 (name, err)
         best = min(("tnq-torch", "tnq-jax"), key=lambda k: row[k]["call_s"])
         row["tnq_best"] = best
-        for peer in ("tensorcircuit-jax", "pennylane-lightning"):
+        for peer in set(peers) & {"tensorcircuit-jax", "pennylane-lightning"}:
             row[f"ratio_{peer}"] = row[peer]["call_s"] / row[best]["call_s"]
         rows.append(row)
         report(f"W1 value_and_grad (n={n}, L={layers}): energy "
-               f"{row['tnq-torch']['value']:+.10f}, tnq best: {best}", row, list(PEERS), best)
-    print("saved", save("w1_grad", rows))
+               f"{row['tnq-torch']['value']:+.10f}, tnq best: {best}", row, list(peers), best)
+    print("saved", save("w1_grad_" + "_".join(args.sizes), rows))
 
 
 if __name__ == "__main__":

@@ -129,6 +129,13 @@ class Circuit:
                 f"params={self.num_params}" + (f", inputs={self.num_inputs}"
                                                if self.num_inputs else "") + ")")
 
+    @classmethod
+    def _from_ops(cls, num_qubits: int, ops: Sequence[Op]) -> Circuit:
+        """A circuit holding already-validated ``ops`` (no checks: internal use)."""
+        new = cls(num_qubits)
+        new._ops = list(ops)
+        return new
+
     def copy(self) -> Circuit:
         """A new circuit with the same operations."""
         new = Circuit(self._n)

@@ -8,6 +8,7 @@ Counts map bitstrings (qubit 0 first) to how often they were seen.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
@@ -17,7 +18,7 @@ import numpy as np
 from ..circuit import Circuit, Op
 from ..errors import ParameterError
 from ..program import DENSE_SAMPLE_QUBITS, Program
-from ..symbols import parameters
+from ..symbols import Symbol, parameters
 
 __all__ = ["Executor", "TnqExecutor", "rebuild"]
 
@@ -33,14 +34,20 @@ class Executor(Protocol):
 
 
 def rebuild(ops: Sequence[Op], num_qubits: int, params: Sequence[Sequence]) -> Circuit:
-    """A circuit with the gates of ``ops`` and the parameters ``params[i]`` for gate ``i``."""
-    out = Circuit(num_qubits)
-    for op, ps in zip(ops, params):
-        if op.matrix is not None:
-            out.unitary(op.matrix, op.qubits)
-        else:
-            out.apply(op.name, *op.qubits, params=tuple(ps))
-    return out
+    """A circuit with the gates of ``ops`` and the parameters ``params[i]`` for gate ``i``.
+
+    The gates and qubits were validated when ``ops`` were built; only the new
+    parameters are checked (finite numbers or symbols).
+    """
+    new = []
+    for i, (op, ps) in enumerate(zip(ops, params)):
+        ps = tuple(ps)
+        for p in ps:
+            if not isinstance(p, Symbol) and not math.isfinite(p):
+                raise ParameterError(f"gate {i} ({op.name} on {op.qubits}) got parameter "
+                                     f"{p!r}; expected a finite number")
+        new.append(op if ps == op.params else Op(op.name, op.qubits, ps, op.matrix))
+    return Circuit._from_ops(num_qubits, new)
 
 
 def _structure(circuit: Circuit) -> tuple:
@@ -126,6 +133,7 @@ class TnqExecutor:
                 yield {"".join(map(str, k)): int(c) for k, c in zip(keys, counts)}
             return
         step = program.batch_limit() if values.shape[1] else 1
+        labels = np.array([format(k, f"0{n}b") for k in range(2**n)])
         for start in range(0, len(values), step):
             chunk = values[start:start + step]
             probs = np.asarray(program.probabilities(chunk if chunk.shape[1] else None))
@@ -133,4 +141,4 @@ class TnqExecutor:
             for p in np.broadcast_to(probs, (len(chunk), 2**n)):
                 draws = rng.multinomial(shots, p / p.sum())
                 idx = np.flatnonzero(draws)
-                yield {format(int(k), f"0{n}b"): int(draws[k]) for k in idx}
+                yield dict(zip(labels[idx].tolist(), draws[idx].tolist()))

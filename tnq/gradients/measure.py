@@ -122,10 +122,14 @@ def check_counts(results, circuits, shots: int) -> list[Mapping[str, int]]:
         if not isinstance(counts, Mapping):
             raise ExecutorError(f"result {i} is {type(counts).__name__}, expected a mapping "
                                 "from bitstrings to counts")
+        keys = list(counts)
+        bad = next((k for k in keys if not isinstance(k, str) or len(k) != n), None)
+        if bad is None and set("".join(keys)) - {"0", "1"}:
+            bad = next(k for k in keys if set(k) - {"0", "1"})
+        if bad is not None:
+            raise ExecutorError(f"result {i} has outcome {bad!r}; expected a string of "
+                                f"{n} '0'/'1' characters (qubit 0 first)")
         for key, value in counts.items():
-            if not isinstance(key, str) or len(key) != n or set(key) - {"0", "1"}:
-                raise ExecutorError(f"result {i} has outcome {key!r}; expected a string of "
-                                    f"{n} '0'/'1' characters (qubit 0 first)")
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise ExecutorError(f"result {i} has count {value!r} for {key!r}; expected "
                                     "a non-negative integer")

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..circuit import Circuit, Op
 from ..errors import CompileError, ParameterError
 from ..program import Program, _to_numpy
 from ..symbols import Symbol
-from .executors import Executor, TnqExecutor, rebuild
+from .executors import Executor, TnqExecutor
 from .measure import check_counts, measurement_settings
 from .rules import gate_rules
 
@@ -147,6 +148,9 @@ def _one_vector(x, n: int, name: str):
     if arr.ndim != 1:
         raise ParameterError(f"param_shift takes one {name} vector of shape ({n},), "
                              f"got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr.astype(float)))
+    if bad.size:
+        raise ParameterError(f"{name}[{bad[0]}] is {arr[bad[0]]}; expected finite values")
     return arr
 
 
@@ -173,14 +177,17 @@ def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
     """Every row's estimate and the variance of it, from ``shots`` per setting."""
     settings, constant = measurement_settings(program.observable)
     e, n = program._evaluator, program.num_qubits
-    base = [[_number(p, params, inputs) for p in op.params] for op in e.ops]
+    base = [Op(op.name, op.qubits, tuple(_number(p, params, inputs) for p in op.params),
+               op.matrix) for op in e.ops]
     circuits = []
     for r in range(table.num_rows):
-        numbers = [list(ps) for ps in base]
+        ops = base
         if table.kind[r] >= 0:
-            op = e.kinds[table.kind[r]].ops[table.row[r]]
-            numbers[op][table.col[r]] += table.shift[r]
-        bound = rebuild(e.ops, n, numbers)
+            i = e.kinds[table.kind[r]].ops[table.row[r]]
+            numbers = list(base[i].params)
+            numbers[table.col[r]] += table.shift[r]
+            ops = base[:i] + [Op(base[i].name, base[i].qubits, tuple(numbers))] + base[i + 1:]
+        bound = Circuit._from_ops(n, ops)
         circuits += [s.rotate(bound) for s in settings]
     counts = check_counts(executor.run(circuits, shots, seed), circuits, shots) \
         if settings else []
