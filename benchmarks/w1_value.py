@@ -13,27 +13,18 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import save, timed, w1_gates, w1_params
+from common import save, tc_w1_energy, timed, w1_gates, w1_params, w1_tnq
 
 import tnq
 
 
 def tnq_energy(n, layers, params):
-    theta = tnq.parameters(len(params))
-    c = tnq.Circuit(n)
-    for name, q, k in w1_gates(n, layers):
-        if name == "h":
-            c.h(q)
-        elif name == "rzz":
-            c.rzz(*q, theta[k])
-        else:
-            c.rx(q, theta[k])
-    ham = " + ".join([f"Z{i} Z{i + 1}" for i in range(n - 1)] + [f"X{i}" for i in range(n)])
+    circuit, ham = w1_tnq(n, layers)
     holder = {}
 
     def call():
         if "p" not in holder:  # the first call includes compilation
-            holder["p"] = tnq.compile(c, ham)
+            holder["p"] = tnq.compile(circuit, ham)
         return float(holder["p"](params))
 
     return call
@@ -65,26 +56,8 @@ def quimb_energy(n, layers, params):
 def tc_energy(n, layers, params):
     import jax
     import jax.numpy as jnp
-    import tensorcircuit as tc
 
-    jax.config.update("jax_enable_x64", True)
-    tc.set_backend("jax")
-    tc.set_dtype("complex128")
-
-    def energy(p):
-        c = tc.Circuit(n)
-        for name, q, k in w1_gates(n, layers):
-            if name == "h":
-                c.h(q)
-            elif name == "rzz":
-                c.rzz(*q, theta=p[k])
-            else:
-                c.rx(q, theta=p[k])
-        e = sum(c.expectation_ps(z=[i, i + 1]) for i in range(n - 1))
-        e = e + sum(c.expectation_ps(x=[i]) for i in range(n))
-        return jnp.real(e)
-
-    f = jax.jit(energy)
+    f = jax.jit(tc_w1_energy(n, layers))
     x = jnp.asarray(params)
     return lambda: float(f(x).block_until_ready())
 
