@@ -9,19 +9,11 @@ from hypothesis import strategies as st
 import tnq
 from tnq.cli import demo_circuit
 
-from . import reference as ref
 from .strategies import circuits, pauli_sums
 
 jax = pytest.importorskip("jax")
 torch = pytest.importorskip("torch")
 jax.config.update("jax_enable_x64", True)
-
-
-def reference_energy(circuit_steps_fn, n, terms):
-    def energy(params, inputs):
-        psi = ref.simulate(n, circuit_steps_fn(params, inputs))
-        return sum(c * np.vdot(psi, ref.pauli_matrix(n, ps) @ psi).real for c, ps in terms)
-    return energy
 
 
 def observable_of(terms):

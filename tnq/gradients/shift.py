@@ -123,7 +123,9 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
         raise CompileError("param_shift needs a Program compiled with an observable")
     params = _one_vector(params, program.num_params, "params")
     inputs = _one_vector(inputs, program.num_inputs, "inputs")
-    table = shift_table(program)
+    table = program._derived.get("shift-table")
+    if table is None:  # structure only: made once per Program
+        table = program._derived["shift-table"] = shift_table(program)
     if shots is None:
         if executor is not None:
             raise ParameterError("an executor needs shots; pass shots=... or no executor")
@@ -156,20 +158,31 @@ def _one_vector(x, n: int, name: str):
 
 def _exact(program: Program, table: ShiftTable, params, inputs) -> np.ndarray:
     """Every row's expectation value, in batched chunks."""
+    chunks = program._derived.get("shift-chunks")
+    if chunks is None:  # structure only: made once per Program
+        chunks = program._derived["shift-chunks"] = _shift_chunks(program, table)
+    if not chunks:
+        return np.atleast_1d(_to_numpy(program._expectation(params, inputs, None)))
+    return np.concatenate([_to_numpy(program._expectation(params, inputs, None, shifts))
+                           for shifts in chunks])
+
+
+def _shift_chunks(program: Program, table: ShiftTable) -> list[dict]:
+    """The table's rows as per-kind shift arrays, in chunks of ``batch_limit()`` rows."""
     e = program._evaluator
     trainable = [j for j, kind in enumerate(e.kinds) if "param" in kind.uses]
     if not trainable:
-        return np.atleast_1d(_to_numpy(program._expectation(params, inputs, None)))
+        return []
     step = program.batch_limit()
-    out = []
+    chunks = []
     for start in range(0, table.num_rows, step):
         rows = np.arange(start, min(start + step, table.num_rows))
         shifts = {j: np.zeros((len(rows),) + e.kinds[j].src.shape) for j in trainable}
         for b, r in enumerate(rows):
             if table.kind[r] >= 0:
                 shifts[table.kind[r]][b, table.row[r], table.col[r]] = table.shift[r]
-        out.append(_to_numpy(program._expectation(params, inputs, None, shifts)))
-    return np.concatenate(out)
+        chunks.append(shifts)
+    return chunks
 
 
 def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
