@@ -137,6 +137,13 @@ class Evaluator:
                           for p, i in enumerate(kind.ops)}
         self._backend_cache: dict[tuple, tuple] = {}
 
+    def locate(self, i: int, conj: bool = False) -> tuple[int, int]:
+        """Where gate ``i``'s tensor comes from: ``(kind, row)`` for a symbolic
+        gate, ``(-1, position)`` in :meth:`constants` for a constant one."""
+        if (i, conj) in self._const_pos:
+            return -1, self._const_pos[(i, conj)]
+        return self._kind_pos[i]
+
     def _constant_tensor(self, op: Op) -> np.ndarray:
         gate = op.gate
         if gate.coeffs is None:
@@ -235,26 +242,39 @@ class Evaluator:
             hit = self._backend_cache[key] = (consts, kinds)
         return hit
 
-    def groups(self, values: Values, conj: bool = False, shifts: dict | None = None) -> dict:
-        """Arrays for every source: constants, and each symbolic kind (and conjugates).
+    def tables(self, values: Values, shifts: dict | None = None) -> list:
+        """Every symbolic kind's gate tensors, stacked: ``(k, *shape)``, or
+        ``(B, k, *shape)`` for a kind batched by ``values`` or ``shifts``.
 
         ``shifts`` maps a kind's position to a ``(B, k, p)`` array added to its
-        parameter values (the parameter-shift rule); shifted kinds are batched.
-        Batched kinds give arrays with a leading batch axis.
+        parameter values (the parameter-shift rule).
         """
         vals = values.vals
-        consts, kind_arrays = self._on_backend(vals)
+        _, kind_arrays = self._on_backend(vals)
         flat = vals if values.batch is None else vals[0]
         shifts = shifts or {}
-        out: dict = {"const": consts}
+        out = []
         for j, (kind, (src, scale, offset)) in enumerate(zip(self.kinds, kind_arrays)):
-            batched = j in values.batched
-            v = _gather(vals if batched else flat, src) * scale + offset
+            v = _gather(vals if j in values.batched else flat, src) * scale + offset
             if j in shifts:
                 v = v + shifts[j]
             gate = self.ops[kind.ops[0]].gate
             table = gate.table(*(v[..., c] for c in range(gate.num_params)))
-            table = do("reshape", table, tuple(v.shape[:-1]) + kind.shape)
+            out.append(do("reshape", table, tuple(v.shape[:-1]) + kind.shape))
+        return out
+
+    def constants(self, like=None) -> list:
+        """The constant tensors (the ``|0>`` vector first), on the backend of
+        ``like`` (numpy when ``None``)."""
+        return list(self._consts) if like is None else self._on_backend(like)[0]
+
+    def groups(self, values: Values, conj: bool = False, shifts: dict | None = None) -> dict:
+        """Arrays for every source: constants, and each symbolic kind (and conjugates).
+
+        Batched kinds (see :meth:`tables`) give arrays with a leading batch axis.
+        """
+        out: dict = {"const": self.constants(values.vals)}
+        for j, (kind, table) in enumerate(zip(self.kinds, self.tables(values, shifts))):
             axis = 1 if table.ndim > len(kind.shape) + 1 else 0
             out[("kind", j)] = unbind(table, axis)
             if conj:

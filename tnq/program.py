@@ -18,24 +18,29 @@ from .circuit import Circuit
 from .compile import (
     Network,
     amplitude_network,
+    group_cones,
     group_terms,
     marginal_network,
+    reduce_cones,
     state_network,
 )
 from .contract import Evaluator, to_backend
-from .errors import CompileError, ParameterError
+from .errors import CompileError, MemoryLimitError, ParameterError
+from .lightcone import LightconeEvaluator
 from .observables import Observable
 from .observables import observable as as_observable
 from .plan import PathCache, Plan, check_optimize, default_max_memory, format_bytes, make_plan
 
 __all__ = ["Program", "compile"]
 
-STRATEGIES = ("auto", "state")
+STRATEGIES = ("auto", "state", "lightcone")
 DTYPES = ("complex128", "complex64")
 SAMPLE_BLOCK = 8
 """Qubits sampled per step when sampling from a closed network."""
 DENSE_SAMPLE_QUBITS = 20
 """Up to this many qubits, samples are drawn from the exact probability vector."""
+EXPLAIN_ROWS = 24
+"""The most plans :meth:`Program.explain` lists one by one."""
 MAX_BATCH = 4096
 """The most parameter vectors :meth:`Program.batch_limit` puts in one contraction."""
 
@@ -76,15 +81,73 @@ class Program:
         self._plans: OrderedDict = OrderedDict()
         self._derived: dict = {}  # functions made from this Program (e.g. jitted gradients)
         self.observable: Observable | None = None
+        self._lightcone: LightconeEvaluator | None = None
         self.strategy = "state"
-        self.reason = "only the exact 'state' strategy is available in this version"
+        self.reason = "no observable: outputs are amplitudes, states and samples"
         if observable is not None:
             obs = as_observable(observable)
             obs.check(self.num_qubits)
             self.observable = obs
             self._terms = group_terms(obs)
             self._term_ops: dict = {}
-            self._plan(("state", frozenset()), lambda: state_network(self.ops, self.num_qubits))
+            self.strategy, self.reason = self._choose(strategy)
+
+    # ------------------------------------------------------------ strategy
+    def _choose(self, strategy: str) -> tuple[str, str]:
+        """Pick and plan the strategy for expectation values; say why."""
+        n = self.num_qubits
+        state_bytes = 2**n * self._itemsize
+        if strategy == "state":
+            self._plan_state()
+            return "state", "requested"
+        cones = self._make_lightcone()
+        if strategy == "lightcone":
+            self._lightcone_plans()
+            return "lightcone", "requested"
+        widest = max((len(c.qubits) for c in cones), default=0)
+        if state_bytes > self.max_memory:
+            self._lightcone_plans()
+            return "lightcone", (f"a {n}-qubit state needs {format_bytes(state_bytes)}, over "
+                                 f"max_memory; the widest lightcone has {widest} qubits")
+        state_guess = len(self.ops) * 2.0 ** (n + 1) + sum(
+            2.0 ** (n + len(s)) for s in self._terms.supports)
+        cone_guess = sum(2.0 * len(c.ops) * 2.0 ** (len(c.qubits) + 1) + 4.0 ** len(c.support)
+                         for c in cones)
+        if cone_guess >= state_guess:
+            self._plan_state()
+            return "state", (f"lightcones span up to {widest} of {n} qubits: estimated "
+                             f"{cone_guess:.3g} FLOPs for all terms against {state_guess:.3g} "
+                             "for the state")
+        state_flops = self._plan_state().flops + sum(
+            2.0 ** (n + 2 * len(s)) for s in self._terms.supports)
+        try:
+            cone_flops = sum(p.flops for p in self._lightcone_plans())
+        except MemoryLimitError:
+            return "state", "a lightcone group is over max_memory; the state fits"
+        if cone_flops < state_flops:
+            return "lightcone", (f"{cone_flops:.3g} FLOPs for all lightcone groups against "
+                                 f"{state_flops:.3g} for the state and its reduced density "
+                                 "matrices")
+        return "state", (f"{state_flops:.3g} FLOPs for the state and its reduced density "
+                         f"matrices against {cone_flops:.3g} for all lightcone groups")
+
+    def _plan_state(self) -> Plan:
+        return self._plan(("state", frozenset()),
+                          lambda: state_network(self.ops, self.num_qubits))[0]
+
+    def _make_lightcone(self):
+        assert self.observable is not None
+        cone_terms = group_terms(self.observable, merge_subsets=False)
+        cones = reduce_cones(self.ops, self.num_qubits, cone_terms)
+        self._cone_terms = cone_terms
+        self._lightcone = LightconeEvaluator(
+            self.ops, group_cones(self.ops, cones), self._evaluator, optimize=self.optimize,
+            max_memory=self.max_memory, itemsize=self._itemsize, cache=self._cache)
+        return cones
+
+    def _lightcone_plans(self) -> tuple[Plan, ...]:
+        assert self._lightcone is not None
+        return self._lightcone.plans()
 
     # ------------------------------------------------------------ plumbing
     def _plan(self, key, build, batch: int = 1) -> tuple[Plan, tuple]:
@@ -119,15 +182,7 @@ class Program:
         """The state, ``(2**n,)`` or ``(B, 2**n)`` for batched values or shifts."""
         e, n = self._evaluator, self.num_qubits
         values = e.values(params, inputs, like)
-        batch = values.batch
-        if shifts:
-            sizes = {s.shape[0] for s in shifts.values()}
-            if len(sizes) != 1 or (batch is not None and sizes != {batch}):
-                raise ParameterError(f"shift batches {sorted(sizes)} do not match the "
-                                     f"parameter batch {batch}")
-            batch = sizes.pop()
-            shifts = {j: to_backend(np.asarray(s, dtype=e.real_dtype), values.vals)
-                      for j, s in shifts.items()}
+        batch, shifts = self._shifts(values, shifts)
         kinds = values.batched | frozenset(shifts or ())
         plan, refs = self._plan(("state", kinds),
                                 lambda: state_network(self.ops, n, e.batched_ops(kinds)),
@@ -138,6 +193,18 @@ class Program:
             psi = do("broadcast_to", psi[None], (batch,) + tuple(psi.shape))
         return do("reshape", psi, lead + (2**n,))
 
+    def _shifts(self, values, shifts: dict | None) -> tuple[int | None, dict | None]:
+        """The call's batch size, and ``shifts`` checked and on the values' backend."""
+        if not shifts:
+            return values.batch, shifts
+        sizes = {s.shape[0] for s in shifts.values()}
+        if len(sizes) != 1 or (values.batch is not None and sizes != {values.batch}):
+            raise ParameterError(f"shift batches {sorted(sizes)} do not match the "
+                                 f"parameter batch {values.batch}")
+        real = self._evaluator.real_dtype
+        return sizes.pop(), {j: to_backend(np.asarray(s, dtype=real), values.vals)
+                             for j, s in shifts.items()}
+
     def value_and_grad(self, params, inputs=None, *, backend: str | None = None):
         """The value and its gradient; see :func:`tnq.value_and_grad`."""
         from .gradients import value_and_grad
@@ -145,17 +212,21 @@ class Program:
         return value_and_grad(self, params, inputs, backend=backend)
 
     def batch_limit(self) -> int:
-        """How many parameter vectors one batched state contraction may take
-        within ``max_memory`` (from the unbatched plan's largest tensor)."""
-        plan, _ = self._plan(("state", frozenset()),
-                             lambda: state_network(self.ops, self.num_qubits))
-        per_vector = max(plan.peak, 2**self.num_qubits) * self._itemsize * 4
+        """How many parameter vectors one batched contraction may take within
+        ``max_memory`` (from the unbatched plans' largest tensors)."""
+        if self.strategy == "lightcone" and self._lightcone is not None:
+            peak = max(p.peak for p in self._lightcone.plans())
+        else:
+            peak = max(self._plan_state().peak, 2**self.num_qubits)
+        per_vector = peak * self._itemsize * 4
         return int(max(1, min(MAX_BATCH, self.max_memory // per_vector)))
 
     @property
     def plans(self) -> tuple[Plan, ...]:
-        """The contraction plans made so far, oldest first."""
-        return tuple(p for p, _ in self._plans.values())
+        """The contraction plans made so far: lightcone groups first (for unbatched
+        calls, when that strategy is planned), then the others, oldest first."""
+        cones = self._lightcone.planned() if self._lightcone is not None else ()
+        return cones + tuple(p for p, _ in self._plans.values())
 
     # ------------------------------------------------------------ outputs
     def __call__(self, params=None, inputs=None, *, like: str | None = None):
@@ -177,21 +248,35 @@ class Program:
     def _expectation(self, params, inputs, like, shifts: dict | None = None):
         if self.observable is None:
             raise CompileError("this Program has no observable; pass one to tnq.compile")
+        if self.strategy == "lightcone":
+            return self._cone_expectation(params, inputs, like, shifts)
         psi = self._state(params, inputs, like, shifts)
         n, terms = self.num_qubits, self._terms
         cpsi = do("conj", psi)
         total = 0.0
         for support, op in zip(terms.supports, self._operators(psi)):
+            if op.ndim == 3:  # a long Pauli string: apply its factors, then overlap
+                total = total + do("sum", cpsi * _apply_factors(psi, op, support, n), axis=-1)
+                continue
             rho = _reduced_density(psi, cpsi, support, n)
             total = total + do("sum", rho * op, axis=(-2, -1))
         return do("real", total) + terms.constant
+
+    def _cone_expectation(self, params, inputs, like, shifts):
+        assert self._lightcone is not None
+        e = self._evaluator
+        values = e.values(params, inputs, like)
+        _, shifts = self._shifts(values, shifts)
+        total = self._lightcone.expectation(values, shifts)
+        return do("real", total) + self._cone_terms.constant
 
     def _operators(self, like) -> list:
         key = infer_backend(like), str(getattr(like, "device", "")) \
             if infer_backend(like) == "torch" else ""
         hit = self._term_ops.get(key)
         if hit is None:
-            mats = [np.ascontiguousarray(o.T).astype(self.dtype) for o in self._terms.operators]
+            mats = [np.ascontiguousarray(o if o.ndim == 3 else o.T).astype(self.dtype)
+                    for o in self._terms.operators]
             hit = self._term_ops[key] = [to_backend(m, like) for m in mats]
         return hit
 
@@ -319,10 +404,14 @@ class Program:
             lines.append(f"observable: {self._terms.num_terms} terms in "
                          f"{len(self._terms.supports)} support groups (largest support "
                          f"{max((len(s) for s in self._terms.supports), default=0)} qubits)")
+        if self._lightcone is not None:
+            lines += self._lightcone.summary()
         lines.append(f"{'plan':<22} {'tensors':>7} {'flops':>10} {'peak':>11} "
                      f"{'search':>9}  optimizer")
-        lines += [p.row(self._itemsize) for p in self.plans]
-        return "\n".join(lines)
+        rows = [p.row(self._itemsize) for p in self.plans]
+        if len(rows) > EXPLAIN_ROWS:
+            rows = rows[:EXPLAIN_ROWS] + [f"... and {len(rows) - EXPLAIN_ROWS} more plans"]
+        return "\n".join(lines + rows)
 
     def __repr__(self) -> str:
         obs = f", observable={str(self.observable)!r}" if self.observable is not None else ""
@@ -348,6 +437,17 @@ def _reduced_density(psi, cpsi, support: tuple[int, ...], n: int):
     t = do("reshape", do("transpose", do("reshape", psi, lead + (2,) * n), perm), shape)
     ct = do("reshape", do("transpose", do("reshape", cpsi, lead + (2,) * n), perm), shape)
     return do("matmul", _swap_last(t), ct)
+
+
+def _apply_factors(psi, factors, support: tuple[int, ...], n: int):
+    """``psi`` (shape ``(..., 2**n)``) with a 2x2 factor applied to each qubit of
+    ``support``."""
+    lead = tuple(psi.shape[:-1])
+    for f, q in enumerate(support):
+        t = do("reshape", psi, lead + (2**q, 2, 2 ** (n - q - 1)))
+        t = do("einsum", "ij,...ajb->...aib", factors[f], t)
+        psi = do("reshape", t, lead + (2**n,))
+    return psi
 
 
 def _swap_last(x):

@@ -1,5 +1,6 @@
 """Compile-time structure: tensor-network specs built from circuits (no arrays)."""
 
+from .lightcone import MEMBERS, Cone, ConeGroup, cone_network, group_cones, reduce_cones
 from .network import Network, Source, amplitude_network, marginal_network, state_network
 from .terms import TermGroups, group_terms
 
@@ -11,4 +12,10 @@ __all__ = [
     "marginal_network",
     "TermGroups",
     "group_terms",
+    "MEMBERS",
+    "Cone",
+    "ConeGroup",
+    "reduce_cones",
+    "group_cones",
+    "cone_network",
 ]

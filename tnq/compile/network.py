@@ -27,8 +27,9 @@ class Source:
     """Where a tensor's array comes from.
 
     ``kind`` is ``"zero"`` (the ``|0>`` vector), ``"op"`` (gate ``index`` of the
-    circuit, complex-conjugated when ``conj``) or ``"bit"`` (the projection
-    vector of qubit ``index`` given per call).
+    circuit, complex-conjugated when ``conj``), ``"bit"`` (the projection
+    vector of qubit ``index`` given per call) or ``"obs"`` (an observable's
+    operator).
     """
 
     kind: str
@@ -44,9 +45,12 @@ class Network:
     output: tuple[int, ...]
     sources: tuple[Source, ...]
     batched: bool = False
+    fixed: tuple[tuple[int, int], ...] = ()
+    """Labels of fixed size other than 2 (such as a group's member index)."""
 
     def size_dict(self, batch: int = 1) -> dict[int, int]:
         sizes = {i: 2 for t in self.inputs for i in t}
+        sizes.update((i, s) for i, s in self.fixed if i in sizes)
         if self.batched:
             sizes[BATCH] = batch
         return sizes

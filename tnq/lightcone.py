@@ -1,0 +1,205 @@
+"""Call-time evaluation of the lightcone strategy: one batched contraction per group.
+
+At compile time each :class:`~tnq.compile.ConeGroup` becomes a :class:`GroupRecipe`:
+for every gate kind, the rows of the kind's table that its members need
+(``(M, V)`` for positions that differ between members, ``(S,)`` for shared
+ones), stacked constants, and the operand order of its network. A call builds
+every kind's table once (:meth:`tnq.contract.Evaluator.tables`), then per
+group takes its rows with one indexing operation per kind, and contracts.
+Nothing loops over terms.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+from autoray import do, infer_backend
+
+from .circuit import Op
+from .compile import MEMBERS, ConeGroup, cone_network
+from .contract import Evaluator, Values, to_backend, unbind
+from .errors import MemoryLimitError
+from .plan import Plan, PathCache, make_plan
+
+__all__ = ["GroupRecipe", "LightconeEvaluator"]
+
+
+def _take(table, rows, axis: int):
+    """``table`` indexed by the integer array ``rows`` along ``axis`` (0 or 1)."""
+    if infer_backend(table) == "tensorflow":
+        return do("gather", table, rows, axis=axis)
+    return table[rows] if axis == 0 else table[:, rows]
+
+
+def _qubits(qs: Sequence[int]) -> str:
+    """A short text for a list of qubits."""
+    if len(qs) <= 8:
+        return str(list(qs))
+    return f"[{qs[0]}, {qs[1]}, ..., {qs[-1]}] ({len(qs)} qubits)"
+
+
+class GroupRecipe:
+    """How to assemble one group's operands from the kinds' tables."""
+
+    def __init__(self, group: ConeGroup, ops: Sequence[Op], evaluator: Evaluator, dtype):
+        self.group = group
+        rep = group.ops[0]
+        numpy_consts = evaluator.constants()
+        vary: dict[int, list[int]] = {}
+        shared: dict[int, list[int]] = {}
+        self._const_vary: dict[int, np.ndarray] = {}
+        ket: list[tuple] = []
+        for t, i in enumerate(rep):
+            i = int(i)
+            if ops[i].symbolic:
+                j = evaluator.locate(i)[0]
+                bucket = vary if group.varies[t] else shared
+                ket.append(("v" if group.varies[t] else "s", j, len(bucket.setdefault(j, []))))
+                bucket[j].append(t)
+            elif group.varies[t]:
+                self._const_vary[t] = np.array(
+                    [numpy_consts[evaluator.locate(int(i2))[1]] for i2 in group.ops[:, t]])
+                ket.append(("c", t, 0))
+            else:
+                ket.append(("const", evaluator.locate(i)[1], 0))
+        rows = {j: np.array([[evaluator.locate(int(i))[1] for i in group.ops[:, t]]
+                             for t in ts], dtype=np.int64).T for j, ts in vary.items()}
+        srows = {j: np.array([evaluator.locate(int(rep[t]))[1] for t in ts], dtype=np.int64)
+                 for j, ts in shared.items()}
+        self._rows, self._srows = rows, srows
+        ops_ = (group.operators if group.operator_varies else group.operators[0]).astype(dtype)
+        k = len(group.cones[0].support)
+        if group.cones[0].operator.ndim == 3:  # factors: one (M?, 2, 2) tensor per qubit
+            self._operator = [np.ascontiguousarray(ops_[..., f, :, :]) for f in range(k)]
+        else:
+            self._operator = [ops_.reshape(ops_.shape[:-2] + (2,) * (2 * k))]
+        width = group.width
+        zero = [("const", 0, 0)] * width
+        bra = [(("bv", j, p) if g == "v" else ("bs", j, p) if g == "s" else
+                ("cc", j, 0) if g == "c" else
+                ("const", evaluator.locate(int(rep[t]), True)[1], 0))
+               for t, (g, j, p) in enumerate(ket)]
+        obs = [("obs", f, 0) for f in range(len(self._operator))]
+        self.refs = tuple(zero + ket + obs + zero + bra)
+        self._backend_cache: dict[tuple, tuple] = {}
+
+    def _on_backend(self, like):
+        backend = infer_backend(like)
+        key = (backend, str(like.device) if backend == "torch" else "")
+        hit = self._backend_cache.get(key)
+        if hit is None:
+            rows = {j: to_backend(r, like) for j, r in self._rows.items()}
+            srows = {j: to_backend(r, like) for j, r in self._srows.items()}
+            cv = {t: to_backend(a, like) for t, a in self._const_vary.items()}
+            cc = {t: to_backend(a.conj(), like) for t, a in self._const_vary.items()}
+            hit = self._backend_cache[key] = (rows, srows, cv, cc,
+                                              [to_backend(o, like) for o in self._operator])
+        return hit
+
+    def operands(self, tables: list, kind_ndim: list[int], consts: list) -> list:
+        """The group's operands, in network order, from the kinds' ``tables``."""
+        rows, srows, cv, cc, operator = self._on_backend(consts[0])
+        parts: dict = {"const": consts, "obs": operator}
+        for j, r in rows.items():
+            axis = int(tables[j].ndim > kind_ndim[j])
+            g = _take(tables[j], r, axis)
+            parts[("v", j)] = unbind(g, axis + 1)
+            parts[("bv", j)] = unbind(do("conj", g), axis + 1)
+        for j, r in srows.items():
+            axis = int(tables[j].ndim > kind_ndim[j])
+            g = _take(tables[j], r, axis)
+            parts[("s", j)] = unbind(g, axis)
+            parts[("bs", j)] = unbind(do("conj", g), axis)
+        out = []
+        for g, j, p in self.refs:
+            if g == "const" or g == "obs":
+                out.append(parts[g][j])
+            elif g == "c":
+                out.append(cv[j])
+            elif g == "cc":
+                out.append(cc[j])
+            else:
+                out.append(parts[(g, j)][p])
+        return out
+
+
+class LightconeEvaluator:
+    """Plans and evaluates a Program's term groups under the lightcone strategy."""
+
+    def __init__(self, ops: Sequence[Op], groups: Sequence[ConeGroup], evaluator: Evaluator,
+                 *, optimize, max_memory: int, itemsize: int, cache: PathCache | None):
+        self.ops = tuple(ops)
+        self.groups = tuple(groups)
+        self.evaluator = evaluator
+        self.recipes = tuple(GroupRecipe(g, self.ops, evaluator, evaluator.dtype)
+                             for g in self.groups)
+        self._kind_ndim = [len(k.shape) + 1 for k in evaluator.kinds]
+        self._options = dict(optimize=optimize, max_memory=max_memory, itemsize=itemsize,
+                             cache=cache)
+        self._plans: OrderedDict = OrderedDict()
+
+    def plans(self, kinds: frozenset[int] = frozenset(), batch: int = 1) -> tuple[Plan, ...]:
+        """One plan per group for calls batching ``kinds`` over ``batch`` vectors."""
+        key = (kinds, batch)
+        hit = self._plans.get(key)
+        if hit is None:
+            batched = self.evaluator.batched_ops(kinds)
+            hit = self._plans[key] = tuple(self._plan(g, i, batched, batch)
+                                           for i, g in enumerate(self.groups))
+            while len(self._plans) > 8:
+                self._plans.popitem(last=False)
+        self._plans.move_to_end(key)
+        return hit
+
+    def planned(self) -> tuple[Plan, ...]:
+        """The unbatched plans, if made."""
+        return self._plans.get((frozenset(), 1), ())
+
+    def summary(self) -> list[str]:
+        """Lines for :meth:`tnq.Program.explain`: terms, groups, the largest network."""
+        cones = [c for g in self.groups for c in g.cones]
+        if not cones:
+            return ["lightcone: no terms besides the constant"]
+        big = max(cones, key=lambda c: (len(c.qubits), len(c.ops)))
+        sizes = sorted((g.size for g in self.groups), reverse=True)
+        shown = ", ".join(map(str, sizes[:12])) + (", ..." if len(sizes) > 12 else "")
+        return [f"lightcone: {len(cones)} supports in {len(self.groups)} structural groups "
+                f"(sizes {shown})",
+                f"largest reduced network: {len(big.qubits)} qubits, {len(big.ops)} of "
+                f"{len(self.ops)} gates (terms on qubits {_qubits(big.support)})"]
+
+    def _plan(self, group: ConeGroup, i: int, batched, batch: int) -> Plan:
+        network = cone_network(self.ops, group, batched)
+        try:
+            return make_plan(network, name=f"lightcone[{i}] x{group.size}", batch=batch,
+                             **self._options)
+        except MemoryLimitError as err:
+            cone = group.cones[0]
+            raise MemoryLimitError(
+                f"lightcone group {i} ({group.size} terms, e.g. the terms on qubits "
+                f"{_qubits(cone.support)}): its reduced network spans {len(cone.qubits)} qubits "
+                f"and {len(cone.ops)} gates. {err}") from None
+
+    def expectation(self, values: Values, shifts: dict | None = None):
+        """The sum over groups of their members' ``<O>`` (complex, ``()`` or ``(B,)``)."""
+        e = self.evaluator
+        tables = e.tables(values, shifts)
+        batch = values.batch
+        if shifts:
+            batch = next(iter(shifts.values())).shape[0]
+        kinds = values.batched | frozenset(shifts or ())
+        plans = self.plans(kinds, batch or 1)
+        consts = e.constants(values.vals)
+        total = 0.0
+        for recipe, plan in zip(self.recipes, plans):
+            r = plan(*recipe.operands(tables, self._kind_ndim, consts))
+            if MEMBERS in plan.network.output:
+                r = do("sum", r, axis=-1)
+            else:
+                r = r * recipe.group.size
+            total = total + r
+        if batch is not None and not kinds:
+            total = do("broadcast_to", total, (batch,))
+        return total
