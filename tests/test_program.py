@@ -163,8 +163,11 @@ def test_bad_compile_options(kwargs, match):
 def test_memory_guard_refuses_before_contracting():
     c = tnq.Circuit(20).h(0)
     with pytest.raises(tnq.MemoryLimitError, match="max_memory=1 MiB") as err:
-        tnq.compile(c, "Z0", max_memory=2**20)
+        tnq.compile(c, "Z0", max_memory=2**20, strategy="state")
     assert "16 MiB" in str(err.value) and isinstance(err.value, MemoryError)
+    program = tnq.compile(c, "X0", max_memory=2**20)  # auto: the lightcone fits
+    assert program.strategy == "lightcone" and "over max_memory" in program.reason
+    assert abs(program() - 1) < ATOL
 
 
 def test_no_observable_and_wrong_circuit():

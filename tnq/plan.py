@@ -98,14 +98,17 @@ class Plan:
     search_time: float
     optimizer: str
     _contract: Any = field(repr=False)
+    slices: int = 1
+    """How many slices the contraction is cut into to fit ``max_memory``."""
 
     def __call__(self, *arrays):
         return self._contract(*arrays)
 
     def row(self, itemsize: int) -> str:
+        sliced = f", {self.slices} slices" if self.slices > 1 else ""
         return (f"{self.name:<22} {self.network.num_tensors:>7} {self.flops:>10.3g} "
                 f"{format_bytes(self.peak * itemsize):>11} {self.search_time:>8.3f}s  "
-                f"{self.optimizer}")
+                f"{self.optimizer}{sliced}")
 
 
 def _optimizer_key(optimize) -> str:
@@ -139,7 +142,8 @@ def _search(network: Network, sizes: dict[int, int], optimize) -> tuple:
         optimize = ctg.AutoOptimizer(parallel=False)
     elif optimize == "min-size":  # a retry when the first path's peak is over the limit
         optimize = ctg.HyperOptimizer(methods=("random-greedy",), minimize="size",
-                                      max_repeats=128, progbar=False, parallel=False)
+                                      max_repeats=32, max_time=2, optlib="random",
+                                      progbar=False, parallel=False)
     elif optimize == "cotengra":
         optimize = ctg.HyperOptimizer(max_time=10, max_repeats=128, progbar=False,
                                       parallel=False)
@@ -171,11 +175,37 @@ def make_plan(network: Network, *, name: str, optimize="auto", batch: int = 1,
     if not cached:
         cache.put(key, path)
     search_time = 0.0 if cached else time.perf_counter() - t0
-    _guard(name, peak, itemsize, max_memory, "its largest intermediate")
+    if peak * itemsize > max_memory and network.num_tensors > 1:
+        return _sliced(network, sizes, path, name=name, batch=batch, max_memory=max_memory,
+                       itemsize=itemsize, search_time=search_time,
+                       optimizer=_optimizer_key(optimize))
     contract = ctg.array_contract_expression(network.inputs, network.output, sizes,
                                              optimize=list(path))
     return Plan(name, network, batch, path, flops, peak, search_time,
                 _optimizer_key(optimize), contract)
+
+
+def _sliced(network: Network, sizes: dict[int, int], path, *, name: str, batch: int,
+            max_memory: int, itemsize: int, search_time: float, optimizer: str) -> Plan:
+    """A plan that sums (or stacks) slices of the contraction, each within
+    ``max_memory``; a :class:`~tnq.MemoryLimitError` when slicing cannot get there."""
+    sym = {i: oe.get_symbol(k) for k, i in enumerate(sizes)}  # the tree wants text labels
+    tree = ctg.ContractionTree.from_path([[sym[i] for i in t] for t in network.inputs],
+                                         [sym[i] for i in network.output],
+                                         {sym[i]: d for i, d in sizes.items()}, path=path)
+    target = max(max_memory // itemsize, 1)
+    try:
+        tree = tree.slice(target_size=target, seed=0)
+    except (RuntimeError, ValueError):  # pragma: no cover - cotengra could not slice
+        pass
+    peak = max(int(tree.max_size()), math.prod(sizes[i] for i in network.output))
+    _guard(name, peak, itemsize, max_memory, "its largest intermediate, even when sliced")
+
+    def contract(*arrays):
+        return tree.contract(arrays)
+
+    return Plan(name, network, batch, path, float(tree.total_flops()), peak, search_time,
+                optimizer, contract, slices=int(tree.nslices))
 
 
 def _costs(network: Network, sizes: dict[int, int], path) -> tuple[float, int]:

@@ -267,8 +267,10 @@ class Program:
         e = self._evaluator
         values = e.values(params, inputs, like)
         _, shifts = self._shifts(values, shifts)
-        total = self._lightcone.expectation(values, shifts)
-        return do("real", total) + self._cone_terms.constant
+        total = do("real", self._lightcone.expectation(values, shifts))
+        # gates outside every lightcone drop out; keep the result a function of all
+        # the values so autodiff gives zeros for them rather than no gradient at all
+        return total + 0.0 * do("sum", values.vals, axis=-1) + self._cone_terms.constant
 
     def _operators(self, like) -> list:
         key = infer_backend(like), str(getattr(like, "device", "")) \
