@@ -111,3 +111,12 @@ def pauli_matrix(n, paulis):
     """Dense 2^n matrix of a Pauli string given as {qubit: 'X'|'Y'|'Z'}."""
     mats = {"X": X, "Y": Y, "Z": Z}
     return reduce(np.kron, [mats.get(paulis.get(q), I) for q in range(n)], np.eye(1))
+
+
+def pauli_expectation(psi, n, paulis):
+    """<psi| P |psi> for a Pauli string {qubit: 'X'|'Y'|'Z'}, without its matrix."""
+    mats = {"X": X, "Y": Y, "Z": Z}
+    phi = psi.reshape((2,) * n)
+    for q, p in paulis.items():
+        phi = apply(phi, mats[p], [q])
+    return np.vdot(psi, phi.reshape(-1))

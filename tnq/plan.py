@@ -24,6 +24,8 @@ __all__ = ["Plan", "PathCache", "make_plan", "default_max_memory", "format_bytes
 
 OPT_EINSUM = {"optimal", "dp", "greedy", "branch-1", "branch-2", "branch-all",
               "random-greedy", "random-greedy-128", "auto-hq"}
+MAX_SLICES = 2**16
+"""The most slices a plan may be cut into (each slice costs a Python-level step)."""
 SMALL = 48
 """Networks with at most this many tensors use opt_einsum's 'auto' under "auto"."""
 
@@ -200,6 +202,11 @@ def _sliced(network: Network, sizes: dict[int, int], path, *, name: str, batch: 
         pass
     peak = max(int(tree.max_size()), math.prod(sizes[i] for i in network.output))
     _guard(name, peak, itemsize, max_memory, "its largest intermediate, even when sliced")
+    if tree.nslices > MAX_SLICES:
+        raise MemoryLimitError(
+            f"contracting '{name}' within max_memory={format_bytes(max_memory)} needs "
+            f"{tree.nslices} slices, over the limit of {MAX_SLICES}; pass a larger max_memory "
+            "or reduce the network (fewer qubits per term, a shallower circuit)")
 
     def contract(*arrays):
         return tree.contract(arrays)
