@@ -14,8 +14,16 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import (aer_mps_energy, chain_terms, matmul_rate, quimb_local_energy, save, timed,
-                    tnq_problem, w2_gates)
+from common import (
+    aer_mps_energy,
+    chain_terms,
+    matmul_rate,
+    quimb_local_energy,
+    save,
+    timed,
+    tnq_problem,
+    w2_gates,
+)
 
 import tnq
 

@@ -21,7 +21,7 @@ from .circuit import Op
 from .compile import MEMBERS, ConeGroup, cone_network
 from .contract import Evaluator, Values, to_backend, unbind
 from .errors import MemoryLimitError
-from .plan import Plan, PathCache, make_plan
+from .plan import PathCache, Plan, make_plan
 
 __all__ = ["GroupRecipe", "LightconeEvaluator"]
 

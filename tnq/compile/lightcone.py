@@ -122,7 +122,7 @@ def reduce_cone(ops: Sequence[Op], wiring: _Wiring, support: tuple[int, ...],
         states = [state.get(q, 0) for q in qs]
         diag = wiring.diagonal[i]
         if diag and max(states) <= 1:  # commutes with the operator: drop it
-            for q, s, p in zip(qs, states, pred):
+            for s, p in zip(states, pred):
                 if s and p >= 0:
                     heapq.heappush(heap, -p)
             continue
