@@ -32,10 +32,13 @@ def w1_gates(n: int, layers: int):
 
 
 def timed(fn, repeats: int = 5) -> tuple[float, float, object]:
-    """(first-call seconds, median of ``repeats`` later calls, last value)."""
+    """(first-call seconds, median of ``repeats`` later calls, last value);
+    with ``repeats=0`` the first call's time stands for both."""
     t0 = time.perf_counter()
     value = fn()
     first = time.perf_counter() - t0
+    if repeats == 0:
+        return first, first, value
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()

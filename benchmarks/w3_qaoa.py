@@ -37,7 +37,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["60x1", "60x3", "200x3"])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--peer-repeats", type=int, default=1)
+    parser.add_argument("--peer-repeats", type=int, default=0,
+                        help="timed peer calls after the first (0: the first call only)")
     parser.add_argument("--peers", nargs="*", default=["quimb", "aer"])
     args = parser.parse_args()
     rows = []
@@ -52,7 +53,7 @@ def main():
             gamma, beta = np.random.default_rng(1234).uniform(0, 2 * np.pi, 2)
             exact = closed_form_p1(n, edges, gamma, beta)
             err = abs(row["tnq-numpy energy"]["value"] - exact)
-            print(f"  closed form p=1: {exact:.12f}, |tnq - closed form| = {err:.2e}")
+            print(f"  closed form p=1: {exact:.12f}, |tnq - closed form| = {err:.2e}", flush=True)
             row["closed_form_error"] = err
         rows.append({"n": n, "p": p, **row})
     print("saved", save("w3_qaoa", rows))
