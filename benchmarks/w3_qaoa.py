@@ -40,6 +40,8 @@ def main():
     parser.add_argument("--peer-repeats", type=int, default=0,
                         help="timed peer calls after the first (0: the first call only)")
     parser.add_argument("--peers", nargs="*", default=["quimb", "aer"])
+    parser.add_argument("--quimb-terms", type=int, default=None,
+                        help="time quimb on this many evenly spaced terms and scale up")
     args = parser.parse_args()
     rows = []
     for size in args.sizes:
@@ -48,7 +50,7 @@ def main():
         gates, num_params = w3_gates(n, p, edges)
         terms, constant = cut_terms(edges)
         row = run_size(n, args.repeats, args.peer_repeats, args.peers, gates, num_params,
-                       terms, constant, f"W3 n={n}, p={p}")
+                       terms, constant, f"W3 n={n}, p={p}", args.quimb_terms)
         if p == 1:
             gamma, beta = np.random.default_rng(1234).uniform(0, 2 * np.pi, 2)
             exact = closed_form_p1(n, edges, gamma, beta)
@@ -56,7 +58,7 @@ def main():
             print(f"  closed form p=1: {exact:.12f}, |tnq - closed form| = {err:.2e}", flush=True)
             row["closed_form_error"] = err
         rows.append({"n": n, "p": p, **row})
-    print("saved", save("w3_qaoa", rows))
+    print("saved", save("w3_qaoa_" + "_".join(args.sizes), rows))
 
 
 if __name__ == "__main__":
