@@ -32,7 +32,7 @@ import numpy as np
 
 from ..circuit import Op
 from ..symbols import Symbol
-from .network import BATCH, Network, Source
+from .network import BATCH, Network, Source, ket
 from .terms import TermGroups
 
 __all__ = ["MEMBERS", "Cone", "ConeGroup", "reduce_cones", "group_cones", "cone_network"]
@@ -239,27 +239,10 @@ def cone_network(ops: Sequence[Op], group: ConeGroup,
     batched = [bool(batched_ops) and any(int(i) in batched_ops for i in idx[:, t])
                for t in range(idx.shape[1])]
 
-    def ket(start: int, conj: bool):
-        wires = list(range(start, start + m))
-        label = start + m
-        inputs: list[tuple[int, ...]] = [(w,) for w in wires]
-        sources = [Source("zero")] * m
-        for t, i in enumerate(cone.ops):
-            op = ops[i]
-            lead = ((BATCH,) if batched[t] else ()) + ((MEMBERS,) if varies[t] else ())
-            ins = tuple(wires[rank[q]] for q in op.qubits)
-            if op.gate.diagonal:
-                inputs.append(lead + ins)
-            else:
-                outs = tuple(range(label, label + len(ins)))
-                label += len(ins)
-                for q, o in zip(op.qubits, outs):
-                    wires[rank[q]] = o
-                inputs.append(lead + outs + ins)
-            sources.append(Source("op", t, conj))
-        return inputs, sources, wires, label
+    gates = [ops[i] for i in cone.ops]
+    leads = [((BATCH,) if b else ()) + ((MEMBERS,) if v else ()) for b, v in zip(batched, varies)]
 
-    k_in, k_src, wires, label = ket(1, False)
+    k_in, k_src, wires, label = ket(gates, m, 1, leads=leads, rank=rank)
     k = len(cone.support)
     rows = tuple(range(label, label + k))
     cols = tuple(wires[rank[q]] for q in cone.support)
@@ -268,7 +251,7 @@ def cone_network(ops: Sequence[Op], group: ConeGroup,
         obs = tuple(lead + (r, c) for r, c in zip(rows, cols))
     else:
         obs = (lead + rows + cols,)
-    b_in, b_src, b_wires, _ = ket(label + k, True)
+    b_in, b_src, b_wires, _ = ket(gates, m, label + k, True, leads=leads, rank=rank)
     final = dict(zip(b_wires, wires))
     for q, r in zip(cone.support, rows):
         final[b_wires[rank[q]]] = r

@@ -60,21 +60,29 @@ class Network:
         return len(self.inputs)
 
 
-def _ket(ops: Sequence[Op], n: int, start: int, conj: bool = False,
-         batched: frozenset[int] = frozenset()):
+def ket(ops: Sequence[Op], n: int, start: int, conj: bool = False,
+        batched: frozenset[int] = frozenset(), leads: Sequence[tuple] | None = None,
+        rank: dict[int, int] | None = None):
+    """Labels and sources of ``U|0...0>`` for ``ops`` on ``n`` wires from ``start``.
+
+    Gate ``i`` gets the leading labels ``leads[i]`` (default: the batch index
+    when ``i`` is in ``batched``); ``rank`` maps circuit qubits to wires
+    ``0..n-1`` (default: the identity).
+    """
     wires = list(range(start, start + n))
     label = start + n
     inputs: list[tuple[int, ...]] = [(w,) for w in wires]
     sources = [Source("zero")] * n
     for i, op in enumerate(ops):
-        ins = tuple(wires[q] for q in op.qubits)
-        lead = (BATCH,) if i in batched else ()
+        qs = op.qubits if rank is None else tuple(rank[q] for q in op.qubits)
+        ins = tuple(wires[q] for q in qs)
+        lead = leads[i] if leads is not None else (BATCH,) if i in batched else ()
         if op.gate.diagonal:
             inputs.append(lead + ins)
         else:
             outs = tuple(range(label, label + len(ins)))
             label += len(ins)
-            for q, o in zip(op.qubits, outs):
+            for q, o in zip(qs, outs):
                 wires[q] = o
             inputs.append(lead + outs + ins)
         sources.append(Source("op", i, conj))
@@ -87,14 +95,14 @@ def state_network(ops: Sequence[Op], n: int, batched: frozenset[int] = frozenset
     The gates at positions ``batched`` carry a leading batch index (their
     parameters vary across a batch), which then leads the output too.
     """
-    inputs, sources, wires, _ = _ket(ops, n, 1, batched=batched)
+    inputs, sources, wires, _ = ket(ops, n, 1, batched=batched)
     lead = (BATCH,) if batched else ()
     return Network(tuple(inputs), lead + tuple(wires), tuple(sources), batched=bool(batched))
 
 
 def amplitude_network(ops: Sequence[Op], n: int) -> Network:
     """``<b|U|0...0>`` for a batch of bitstrings ``b``, closed by one vector per qubit."""
-    inputs, sources, wires, _ = _ket(ops, n, 1)
+    inputs, sources, wires, _ = ket(ops, n, 1)
     inputs += [(BATCH, w) for w in wires]
     sources += [Source("bit", q) for q in range(n)]
     return Network(tuple(inputs), (BATCH,), tuple(sources), batched=True)
@@ -108,8 +116,8 @@ def marginal_network(ops: Sequence[Op], n: int, keep: Sequence[int],
     The ket and its conjugate share their final wires, so the kept wires appear
     in the output as hyperedges (the diagonal of the reduced density matrix).
     """
-    k_in, k_src, wires, label = _ket(ops, n, 1)
-    b_in, b_src, b_wires, _ = _ket(ops, n, label, conj=True)
+    k_in, k_src, wires, label = ket(ops, n, 1)
+    b_in, b_src, b_wires, _ = ket(ops, n, label, conj=True)
     relabel = dict(zip(b_wires, wires))
     b_in = [tuple(relabel.get(i, i) for i in t) for t in b_in]
     inputs = k_in + b_in
