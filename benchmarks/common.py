@@ -47,6 +47,25 @@ def timed(fn, repeats: int = 5) -> tuple[float, float, object]:
     return first, statistics.median(times), value
 
 
+def timed_within(fn, seconds: float | None, repeats: int = 0):
+    """:func:`timed` in a forked process that is stopped after ``seconds``;
+    None when it did not finish (for peers that may run for hours)."""
+    if seconds is None:
+        return timed(fn, repeats)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=lambda: queue.put(timed(fn, repeats)))
+    proc.start()
+    proc.join(seconds)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return None
+    return queue.get()
+
+
 def save(name: str, rows: list[dict]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"

@@ -21,6 +21,7 @@ from common import (
     quimb_local_energy,
     save,
     timed,
+    timed_within,
     tnq_problem,
     w2_gates,
 )
@@ -56,7 +57,7 @@ def tnq_calls(n, gates, num_params, terms, params, constant=0.0):
 
 
 def run_size(n, repeats, peer_repeats, peers, gates, num_params, terms, constant, label,
-             quimb_terms=None):
+             quimb_terms=None, aer_timeout=None):
     params = np.random.default_rng(1234).uniform(0, 2 * np.pi, num_params)
     program, energy, energy_torch, vg = tnq_calls(n, gates, num_params, terms, params,
                                                   constant)
@@ -88,9 +89,15 @@ def run_size(n, repeats, peer_repeats, peers, gates, num_params, terms, constant
             row[name] = {"first_s": first * scale, "call_s": call * scale, "value": value,
                          "extrapolated_from_terms": len(some)}
     if "aer" in peers:
-        first, call, av = timed(aer_mps_energy(n, gates, params, terms, constant),
-                                peer_repeats)
-        row["aer mps"] = {"first_s": first, "call_s": call, "value": av}
+        result = timed_within(aer_mps_energy(n, gates, params, terms, constant),
+                              aer_timeout, peer_repeats)
+        if result is None:
+            row["aer mps"] = {"unfinished_after_s": aer_timeout}
+            print(f"  aer mps: no result within {aer_timeout} s (exact MPS of a "
+                  "non-1D circuit)", flush=True)
+        else:
+            first, call, av = result
+            row["aer mps"] = {"first_s": first, "call_s": call, "value": av}
     best = min(row["tnq-numpy energy"]["call_s"], row["tnq-torch energy"]["call_s"])
     print(f"{label}: {len(terms)} terms in {row['tnq info']['groups']} groups, "
           f"{flops:.3g} FLOPs per energy")

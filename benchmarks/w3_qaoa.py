@@ -42,6 +42,8 @@ def main():
     parser.add_argument("--peers", nargs="*", default=["quimb", "aer"])
     parser.add_argument("--quimb-terms", type=int, default=None,
                         help="time quimb on this many evenly spaced terms and scale up")
+    parser.add_argument("--aer-timeout", type=float, default=300,
+                        help="seconds after which Aer's exact MPS run is stopped")
     args = parser.parse_args()
     rows = []
     for size in args.sizes:
@@ -50,7 +52,8 @@ def main():
         gates, num_params = w3_gates(n, p, edges)
         terms, constant = cut_terms(edges)
         row = run_size(n, args.repeats, args.peer_repeats, args.peers, gates, num_params,
-                       terms, constant, f"W3 n={n}, p={p}", args.quimb_terms)
+                       terms, constant, f"W3 n={n}, p={p}", args.quimb_terms,
+                       args.aer_timeout)
         if p == 1:
             gamma, beta = np.random.default_rng(1234).uniform(0, 2 * np.pi, 2)
             exact = closed_form_p1(n, edges, gamma, beta)

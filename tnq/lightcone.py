@@ -34,7 +34,8 @@ def _take(table, rows, axis: int):
 
 
 def _qubits(qs: Sequence[int]) -> str:
-    """A short text for a list of qubits."""
+    """A short text for a set of qubits, in increasing order."""
+    qs = sorted(qs)
     if len(qs) <= 8:
         return str(list(qs))
     return f"[{qs[0]}, {qs[1]}, ..., {qs[-1]}] ({len(qs)} qubits)"

@@ -15,9 +15,10 @@ A forward pass then drops gates that only multiply ``|0...0>`` by a phase
 ``|0>``). All of this depends on the circuit's structure only, never on
 parameter values, so one reduction serves every call.
 
-:func:`group_cones` gives each reduced term a structural key (its gates in
-order, named by kind, on qubits relabelled by rank) and collects terms with
-equal keys into a :class:`ConeGroup`: one network and one contraction path
+:func:`group_cones` puts each reduced term in a canonical form (see
+:mod:`~tnq.compile.canonical`: qubits renumbered and commuting gates ordered
+so that isomorphic networks read the same) and collects terms with equal
+forms into a :class:`ConeGroup`: one network and one contraction path
 for all of them, the tensors that differ between members stacked along the
 :data:`MEMBERS` index.
 """
@@ -32,6 +33,7 @@ import numpy as np
 
 from ..circuit import Op
 from ..symbols import Symbol
+from .canonical import canonical_cone
 from .network import BATCH, Network, Source, ket
 from .terms import TermGroups
 
@@ -48,14 +50,16 @@ class Cone:
     Attributes
     ----------
     support : tuple of int
-        The qubits the (summed) operator acts on, sorted.
+        The qubits the (summed) operator acts on: sorted, or in canonical order
+        after :func:`group_cones`.
     operator : ndarray
         Its ``2^k x 2^k`` matrix, big-endian in ``support``, or its ``(k, 2, 2)``
         single-qubit factors.
     ops : tuple of int
-        Positions in the circuit of the gates kept, in circuit order.
+        Positions in the circuit of the gates kept, in circuit order (or a
+        canonical order that is equally valid).
     qubits : tuple of int
-        Every qubit the reduced network touches, sorted.
+        Every qubit the reduced network touches: sorted, or in canonical order.
     """
 
     support: tuple[int, ...]
@@ -161,12 +165,23 @@ def _binding(op: Op) -> tuple:
     return (op.name, params, None if op.matrix is None else op.matrix.tobytes())
 
 
-def _key(ops: Sequence[Op], cone: Cone) -> tuple:
-    rank = {q: r for r, q in enumerate(cone.qubits)}
-    gates = tuple((ops[i].name, ops[i].symbolic, tuple(rank[q] for q in ops[i].qubits))
-                  for i in cone.ops)
-    return (len(cone.qubits), gates, tuple(rank[q] for q in cone.support),
-            cone.operator.shape)
+def _permuted(operator: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    """``operator`` on its support reordered as ``support[order]``."""
+    if list(order) == sorted(order):
+        return operator
+    if operator.ndim == 3:
+        return operator[list(order)]
+    k = len(order)
+    axes = list(order) + [k + j for j in order]
+    return operator.reshape((2,) * (2 * k)).transpose(axes).reshape(operator.shape)
+
+
+def canonical(ops: Sequence[Op], cone: Cone) -> tuple[Cone, tuple]:
+    """``cone`` with its gates, qubits and support in canonical order, and its key."""
+    positions, qubits, order, key = canonical_cone(ops, cone.ops, cone.qubits, cone.support)
+    support = tuple(cone.support[j] for j in order)
+    return (Cone(support, _permuted(cone.operator, order), positions, qubits),
+            key + (cone.operator.shape,))
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +222,8 @@ def group_cones(ops: Sequence[Op], cones: Sequence[Cone]) -> list[ConeGroup]:
     """Collect cones with equal structural keys, largest groups first."""
     by_key: dict[tuple, list[Cone]] = {}
     for cone in cones:
-        by_key.setdefault(_key(ops, cone), []).append(cone)
+        cone, key = canonical(ops, cone)
+        by_key.setdefault(key, []).append(cone)
     binding_ids: dict[tuple, int] = {}
     bindings = np.array([binding_ids.setdefault(_binding(op), len(binding_ids)) for op in ops])
     groups = []
