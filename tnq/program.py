@@ -24,16 +24,18 @@ from .compile import (
     reduce_cones,
     state_network,
 )
-from .contract import Evaluator, to_backend
+from .compile.route import Schedule, route
+from .contract import Evaluator, to_backend, unbind
 from .errors import CompileError, MemoryLimitError, ParameterError
 from .lightcone import LightconeEvaluator
+from .mps import MPS, simulate, warn_fidelity
 from .observables import Observable
 from .observables import observable as as_observable
 from .plan import PathCache, Plan, check_optimize, default_max_memory, format_bytes, make_plan
 
 __all__ = ["Program", "compile"]
 
-STRATEGIES = ("auto", "state", "lightcone")
+STRATEGIES = ("auto", "state", "lightcone", "mps")
 DTYPES = ("complex128", "complex64")
 SAMPLE_BLOCK = 8
 """Qubits sampled per step when sampling from a closed network."""
@@ -43,6 +45,9 @@ EXPLAIN_ROWS = 24
 """The most plans :meth:`Program.explain` lists one by one."""
 MAX_BATCH = 4096
 """The most parameter vectors :meth:`Program.batch_limit` puts in one contraction."""
+DEFAULT_CUTOFF = 1e-16
+"""Default ``cutoff`` of the ``mps`` strategy: the squared singular-value weight,
+relative to the total, that one split may drop (exact zeros and rounding)."""
 
 
 class Program:
@@ -55,7 +60,8 @@ class Program:
 
     def __init__(self, circuit: Circuit, observable=None, *, strategy: str = "auto",
                  optimize="auto", max_memory: int | None = None, dtype: str = "complex128",
-                 cache: PathCache | None = None):
+                 cache: PathCache | None = None, max_bond: int | None = None,
+                 cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None):
         if not isinstance(circuit, Circuit):
             raise CompileError(f"expected a tnq.Circuit, got {type(circuit).__name__}")
         if strategy not in STRATEGIES:
@@ -68,6 +74,13 @@ class Program:
             raise CompileError(f"max_memory must be a positive number of bytes, "
                                f"got {max_memory!r}")
         check_optimize(optimize)
+        _check_mps_options(max_bond, cutoff, min_fidelity)
+        self.max_bond = None if max_bond is None else int(max_bond)
+        self.cutoff = float(cutoff)
+        self.min_fidelity = min_fidelity
+        self.fidelity: float | None = None
+        """The MPS fidelity estimate of the latest call (strategy ``"mps"``)."""
+        self._schedule: Schedule | None = None
         self.num_qubits = circuit.num_qubits
         self.num_params = circuit.num_params
         self.num_inputs = circuit.num_inputs
@@ -84,6 +97,9 @@ class Program:
         self._lightcone: LightconeEvaluator | None = None
         self.strategy = "state"
         self.reason = "no observable: outputs are amplitudes, states and samples"
+        if strategy == "mps":
+            self.strategy, self.reason = "mps", "requested"
+            self._mps_schedule()
         if observable is not None:
             obs = as_observable(observable)
             obs.check(self.num_qubits)
@@ -100,15 +116,20 @@ class Program:
         if strategy == "state":
             self._plan_state()
             return "state", "requested"
+        if strategy == "mps":
+            return "mps", "requested"
         cones = self._make_lightcone()
         if strategy == "lightcone":
             self._lightcone_plans()
             return "lightcone", "requested"
         widest = max((len(c.qubits) for c in cones), default=0)
         if state_bytes > self.max_memory:
-            self._lightcone_plans()
-            return "lightcone", (f"a {n}-qubit state needs {format_bytes(state_bytes)}, over "
-                                 f"max_memory; the widest lightcone has {widest} qubits")
+            why = (f"a {n}-qubit state needs {format_bytes(state_bytes)}, over max_memory; "
+                   f"the widest lightcone has {widest} qubits")
+            if self.max_bond is None:
+                self._lightcone_plans()
+                return "lightcone", why
+            return self._lightcone_or_mps(why)
         state_guess = len(self.ops) * 2.0 ** (n + 1) + sum(
             2.0 ** (n + len(s)) for s in self._terms.supports)
         cone_guess = sum(2.0 * len(c.ops) * 2.0 ** (len(c.qubits) + 1) + 4.0 ** len(c.support)
@@ -130,6 +151,45 @@ class Program:
                                  "matrices")
         return "state", (f"{state_flops:.3g} FLOPs for the state and its reduced density "
                          f"matrices against {cone_flops:.3g} for all lightcone groups")
+
+    def _lightcone_or_mps(self, why: str) -> tuple[str, str]:
+        """With ``max_bond`` given and no room for the state: the MPS when the
+        circuit is 1D-like and the lightcones cost more (or do not fit)."""
+        schedule = self._mps_schedule()
+        mps_flops = _mps_flops(schedule, self.max_bond)
+        one_d = schedule.swaps <= len(self.ops)
+        try:
+            cone_flops = sum(p.flops for p in self._lightcone_plans())
+        except MemoryLimitError:
+            if not one_d:
+                raise
+            return "mps", (f"{why}, and a lightcone group is over max_memory; the circuit is "
+                           f"1D-like ({schedule.swaps} routing swaps): MPS with max_bond="
+                           f"{self.max_bond}, about {mps_flops:.3g} FLOPs, fidelity estimated "
+                           "per call")
+        if one_d and mps_flops < cone_flops:
+            return "mps", (f"{why}; the circuit is 1D-like ({schedule.swaps} routing swaps): "
+                           f"MPS with max_bond={self.max_bond}, about {mps_flops:.3g} FLOPs "
+                           f"against {cone_flops:.3g} for all lightcone groups (fidelity "
+                           "estimated per call)")
+        return "lightcone", (f"{why}; {cone_flops:.3g} FLOPs for all lightcone groups against "
+                             f"about {mps_flops:.3g} for an MPS with max_bond={self.max_bond}")
+
+    def _mps_schedule(self) -> Schedule:
+        if self._schedule is None:
+            schedule = route(self.ops, self.num_qubits)
+            bound = _bond_bounds(schedule, self.max_bond)
+            widest = max(bound, default=1)
+            block = widest * widest * 4 * self._itemsize
+            if block * 4 > self.max_memory:
+                b = bound.index(widest)
+                raise MemoryLimitError(
+                    f"the MPS may reach bond dimension {widest} (bond {b}, between qubits {b} "
+                    f"and {b + 1}); its two-site blocks need about {format_bytes(block * 4)}, "
+                    f"over max_memory={format_bytes(self.max_memory)}; pass max_bond= to "
+                    "truncate")
+            self._schedule = schedule
+        return self._schedule
 
     def _plan_state(self) -> Plan:
         return self._plan(("state", frozenset()),
@@ -250,6 +310,8 @@ class Program:
             raise CompileError("this Program has no observable; pass one to tnq.compile")
         if self.strategy == "lightcone":
             return self._cone_expectation(params, inputs, like, shifts)
+        if self.strategy == "mps":
+            return self._mps_expectation(params, inputs, like, shifts)
         psi = self._state(params, inputs, like, shifts)
         n, terms = self.num_qubits, self._terms
         cpsi = do("conj", psi)
@@ -272,6 +334,55 @@ class Program:
         # the values so autodiff gives zeros for them rather than no gradient at all
         return total + 0.0 * do("sum", values.vals, axis=-1) + self._cone_terms.constant
 
+    def _mps_expectation(self, params, inputs, like, shifts):
+        values = self._evaluator.values(params, inputs, like)
+        batch, shifts = self._shifts(values, shifts)
+        states = self._simulate_all(values, shifts)
+        out = [m.expectation_terms(self._terms) for m in states]
+        total = out[0] if batch is None else do("stack", out)
+        return total + 0.0 * do("sum", values.vals, axis=-1)
+
+    def _simulate_all(self, values, shifts=None) -> list[MPS]:
+        """One MPS per parameter vector of the call (one when unbatched)."""
+        e = self._evaluator
+        schedule = self._mps_schedule()
+        tables = e.tables(values, shifts)
+        consts = e.constants(values.vals)
+        batch = values.batch if not shifts else next(iter(shifts.values())).shape[0]
+        states = []
+        for b in range(batch or 1):
+            rows = [unbind(t[b] if t.ndim > len(k.shape) + 1 else t)
+                    for t, k in zip(tables, e.kinds)]
+            gates = [None] * len(self.ops)
+            for i in range(len(self.ops)):
+                kind, row = e.locate(i)
+                gates[i] = consts[row] if kind < 0 else rows[kind][row]
+            states.append(simulate(schedule, gates, consts[0], max_bond=self.max_bond,
+                                   cutoff=self.cutoff))
+        self.fidelity = min(m.fidelity for m in states)
+        warn_fidelity(self.fidelity, self.min_fidelity)
+        return states
+
+    def simulate(self, params=None, inputs=None, *, like: str | None = None) -> MPS:
+        """The circuit's state as a truncated :class:`~tnq.mps.MPS` (``max_bond``,
+        ``cutoff`` as compiled), with its fidelity estimate.
+
+        Examples
+        --------
+        >>> import tnq
+        >>> ghz = tnq.Circuit(40).h(0)
+        >>> for q in range(39):
+        ...     _ = ghz.cx(q, q + 1)
+        >>> psi = tnq.compile(ghz, strategy="mps", max_bond=2).simulate()
+        >>> psi.bond_dims[:3], psi.fidelity
+        ((2, 2, 2), 1.0)
+        """
+        values = self._evaluator.values(params, inputs, like)
+        if values.batch is not None:
+            raise ParameterError(f"simulate takes one parameter vector, got a batch of "
+                                 f"{values.batch}")
+        return self._simulate_all(values)[0]
+
     def _operators(self, like) -> list:
         key = infer_backend(like), str(getattr(like, "device", "")) \
             if infer_backend(like) == "torch" else ""
@@ -288,6 +399,14 @@ class Program:
         With a batch of parameter or input vectors (a leading axis of size
         ``B``) the result has shape ``(B, 2**n)``.
         """
+        if self.strategy == "mps":
+            if 2**self.num_qubits * self._itemsize > self.max_memory:
+                raise MemoryLimitError(f"a {self.num_qubits}-qubit state vector needs "
+                                       f"{format_bytes(2**self.num_qubits * self._itemsize)}, "
+                                       "over max_memory")
+            values = self._evaluator.values(params, inputs, like)
+            states = [m.to_dense() for m in self._simulate_all(values)]
+            return states[0] if values.batch is None else do("stack", states)
         return self._state(params, inputs, like)
 
     def amplitude(self, bits, params=None, inputs=None, *, like: str | None = None):
@@ -304,6 +423,9 @@ class Program:
         0.5
         """
         onehot, single = _bits(bits, self.num_qubits)
+        if self.strategy == "mps":
+            amps = self.simulate(params, inputs, like=like).amplitude(onehot.argmax(-1))
+            return amps[0] if single else amps
         amps = self._run("amplitude", lambda: amplitude_network(self.ops, self.num_qubits),
                          params, inputs, like, bits=list(onehot.transpose(1, 0, 2)),
                          batch=onehot.shape[0])
@@ -320,6 +442,8 @@ class Program:
             psi = self.state(params, inputs, like=like)
             return do("real", psi * do("conj", psi))
         keep = self._check_qubits(qubits)
+        if self.strategy == "mps":
+            return self.simulate(params, inputs, like=like).probabilities(keep)
         p = self._run(("marginal", keep),
                       lambda: marginal_network(self.ops, self.num_qubits, keep),
                       params, inputs, like, conj=True)
@@ -338,6 +462,8 @@ class Program:
         if self._evaluator.values(params, inputs).batch is not None:
             raise ParameterError("sample takes one parameter vector, got a batch; use "
                                  "tnq.TnqExecutor to sample many parameter vectors at once")
+        if self.strategy == "mps":
+            return self.simulate(params, inputs).sample(int(shots), seed)
         rng = np.random.default_rng(seed)
         n = self.num_qubits
         if n <= DENSE_SAMPLE_QUBITS and 2**n * self._itemsize * 4 <= self.max_memory:
@@ -406,8 +532,17 @@ class Program:
             lines.append(f"observable: {self._terms.num_terms} terms in "
                          f"{len(self._terms.supports)} support groups (largest support "
                          f"{max((len(s) for s in self._terms.supports), default=0)} qubits)")
-        if self._lightcone is not None:
+        if self._lightcone is not None and self.strategy != "mps":
             lines += self._lightcone.summary()
+        if self._schedule is not None:
+            sc = self._schedule
+            bound = _bond_bounds(sc, self.max_bond)
+            lines.append(f"mps: {len(sc.steps)} steps ({sc.swaps} routing swaps), max_bond="
+                         f"{self.max_bond}, cutoff={self.cutoff:g}, bond dimensions up to "
+                         f"{max(bound, default=1)}, about {_mps_flops(sc, self.max_bond):.3g} "
+                         "FLOPs per simulation")
+            if self.fidelity is not None:
+                lines.append(f"mps: fidelity estimate of the latest call {self.fidelity:.6g}")
         lines.append(f"{'plan':<22} {'tensors':>7} {'flops':>10} {'peak':>11} "
                      f"{'search':>9}  optimizer")
         rows = [p.row(self._itemsize) for p in self.plans]
@@ -418,6 +553,44 @@ class Program:
     def __repr__(self) -> str:
         obs = f", observable={str(self.observable)!r}" if self.observable is not None else ""
         return f"Program(num_qubits={self.num_qubits}, gates={len(self.ops)}{obs})"
+
+
+def _check_mps_options(max_bond, cutoff, min_fidelity) -> None:
+    if max_bond is not None and (isinstance(max_bond, bool) or not isinstance(
+            max_bond, (int, np.integer)) or max_bond < 1):
+        raise CompileError(f"max_bond must be a positive integer or None, got {max_bond!r}")
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or \
+            not 0 <= cutoff < 1:
+        raise CompileError(f"cutoff must be a number in [0, 1) (the relative squared weight "
+                           f"one truncation may drop), got {cutoff!r}")
+    if min_fidelity is not None and (isinstance(min_fidelity, bool) or not isinstance(
+            min_fidelity, (int, float)) or not 0 <= min_fidelity <= 1):
+        raise CompileError(f"min_fidelity must be a number in [0, 1] or None, got "
+                           f"{min_fidelity!r}")
+
+
+def _bond_bounds(schedule: Schedule, max_bond: int | None) -> list[int]:
+    """The largest bond dimension each bond can reach: limited by the qubits on
+    either side, by 4 per two-site step across it, and by ``max_bond``."""
+    n = schedule.n
+    out = []
+    for b, cross in enumerate(schedule.crossings):
+        exp = min(b + 1, n - b - 1, 2 * cross)
+        chi = 2**exp
+        out.append(chi if max_bond is None else min(chi, max_bond))
+    return out
+
+
+def _mps_flops(schedule: Schedule, max_bond: int | None) -> float:
+    """About how many FLOPs one simulation takes: an SVD of ``2 chi x 2 chi`` per
+    two-site step, at the bounded bond dimension."""
+    bound = _bond_bounds(schedule, max_bond)
+    total = 0.0
+    for st in schedule.steps:
+        if st.width > 1:
+            chi = max(bound[st.site:st.site + st.width - 1])
+            total += 8.0 * (2 * chi) ** 3 * (st.width - 1)
+    return total
 
 
 def _reduced_density(psi, cpsi, support: tuple[int, ...], n: int):
@@ -482,7 +655,8 @@ def _to_numpy(x) -> np.ndarray:
 
 def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimize="auto",
             max_memory: int | None = None, dtype: str = "complex128",
-            cache: PathCache | None = None) -> Program:
+            cache: PathCache | None = None, max_bond: int | None = None,
+            cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None) -> Program:
     """Compile ``circuit`` (and optionally an observable) into a :class:`Program`.
 
     Parameters
@@ -490,8 +664,11 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     circuit : Circuit
     observable : str, PauliString, DenseOperator, Observable or list, optional
         What ``program(params)`` returns the expectation value of.
-    strategy : {"auto", "state"}
-        How expectation values are computed.
+    strategy : {"auto", "state", "lightcone", "mps"}
+        How expectation values are computed: the state vector, one small
+        network per group of terms (lightcones), or a truncated matrix product
+        state. ``"auto"`` compares costs; it picks ``"mps"`` only when
+        ``max_bond`` is given (it never truncates unasked).
     optimize : str or cotengra optimizer
         Path optimizer: ``"auto"`` (opt_einsum for small networks, cotengra's
         preset for large), ``"cotengra"`` (hyper-optimized), any opt_einsum
@@ -501,6 +678,14 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     dtype : {"complex128", "complex64"}
     cache : PathCache, optional
         Where paths are cached by structure (default: a shared bounded cache).
+    max_bond : int, optional
+        ``mps``: the most singular values a split keeps (default: no limit).
+    cutoff : float
+        ``mps``: a split drops the smallest singular values while their squared
+        weight is at most ``cutoff`` times the total (default ``1e-16``).
+    min_fidelity : float, optional
+        ``mps``: warn (:class:`~tnq.mps.TruncationWarning`) when a call's
+        fidelity estimate falls under this.
 
     Examples
     --------
@@ -512,6 +697,7 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     0.5
     """
     return Program(circuit, observable, strategy=strategy, optimize=optimize,
-                   max_memory=max_memory, dtype=dtype, cache=cache)
+                   max_memory=max_memory, dtype=dtype, cache=cache, max_bond=max_bond,
+                   cutoff=cutoff, min_fidelity=min_fidelity)
 
 
