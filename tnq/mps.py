@@ -29,7 +29,7 @@ import numpy as np
 import opt_einsum as oe
 from autoray import do, infer_backend
 
-from .compile.route import SWAP, Schedule
+from .compile.route import SWAP, Schedule, Step
 from .compile.terms import TermGroups
 from .errors import ParameterError
 
@@ -129,7 +129,7 @@ class _Truncation:
         k = int(np.count_nonzero(tail > self.cutoff)) or 1
         if self.max_bond is not None:
             k = min(k, self.max_bond)
-        kept = float(w[:k].sum()) / total
+        kept = float(w[:k].sum()) / total if k < len(w) else 1.0
         if k < len(w):
             self.truncations += 1
             self.largest_discarded = max(self.largest_discarded, 1.0 - kept)
@@ -372,12 +372,42 @@ def _numpy_dtype(ref) -> np.dtype:
     return np.dtype(name)
 
 
+def _one(gate, diagonal: bool):
+    """A single-qubit gate tensor as a ``2 x 2`` matrix."""
+    return do("diag", gate) if diagonal else gate
+
+
+def _two(step: Step, gates, diagonal: Sequence[bool]):
+    """The ``4 x 4`` matrix of a two-site step in block order, its single-qubit
+    gates ``pre`` folded in."""
+    g = gates[step.op]
+    swapped = step.order == (1, 0)
+    if diagonal[step.op]:
+        m = do("diag", do("reshape", do("transpose", g) if swapped else g, (4,)))
+    else:
+        m = do("reshape", do("transpose", g, (1, 0, 3, 2)) if swapped else g, (4, 4))
+    if any(step.pre):
+        sides = []
+        for ops in step.pre:
+            u = None
+            for j in ops:
+                v = _one(gates[j], diagonal[j])
+                u = v if u is None else v @ u
+            sides.append(u)
+        eye = None
+        if sides[0] is None or sides[1] is None:
+            eye = _eye(2, m)
+        m = m @ do("kron", sides[0] if sides[0] is not None else eye,
+                   sides[1] if sides[1] is not None else eye)
+    return m
+
+
 def simulate(schedule: Schedule, gates: Sequence, zero, *, max_bond: int | None,
-             cutoff: float) -> MPS:
+             cutoff: float, diagonal: Sequence[bool]) -> MPS:
     """Run ``schedule`` from ``|0...0>``.
 
     ``gates[i]`` is the tensor of circuit gate ``i`` (``(2,)*2k``, or
-    ``(2,)*k`` for a diagonal gate); ``zero`` is the ``(2,)`` vector ``|0>``
+    ``(2,)*k`` when ``diagonal[i]``); ``zero`` is the ``(2,)`` vector ``|0>``
     on the call's backend and dtype.
     """
     n = schedule.n
@@ -386,30 +416,43 @@ def simulate(schedule: Schedule, gates: Sequence, zero, *, max_bond: int | None,
     centre = 0
     account = _Truncation(max_bond, cutoff)
     for st in schedule.steps:
-        if st.width == 1:
-            tensors[st.site] = oe.contract(st.subscripts, gates[st.op], tensors[st.site])
-            continue
         lo, hi = st.site, st.site + st.width - 1
+        if st.width == 1:
+            g = gates[st.op]
+            t = tensors[lo]
+            tensors[lo] = t * g[None, :, None] if diagonal[st.op] else \
+                do("matmul", g, t)
+            continue
         while centre < lo:
             tensors[centre], tensors[centre + 1] = _qr_right(tensors[centre], tensors[centre + 1])
             centre += 1
         while centre > hi:
             tensors[centre - 1], tensors[centre] = _qr_left(tensors[centre - 1], tensors[centre])
             centre -= 1
+        if st.width == 2:
+            a, b = tensors[lo], tensors[hi]
+            dl, dr = a.shape[0], b.shape[2]
+            block = do("reshape", do("tensordot", a, b, 1), (dl, 4, dr))
+            if st.op == SWAP:
+                block = do("reshape", do("transpose", do("reshape", block, (dl, 2, 2, dr)),
+                                         (0, 2, 1, 3)), (dl, 4, dr))
+            else:
+                block = do("matmul", _two(st, gates, diagonal), block)
+            tensors[lo], tensors[hi] = _split(do("reshape", block, (dl, 2, 2, dr)), account,
+                                              st.left)
+            centre = lo if st.left else hi
+            continue
         block = tensors[lo]
         for s in range(lo + 1, hi + 1):
-            block = do("reshape", oe.contract("...x,xsr->...sr", block, tensors[s]),
+            block = do("reshape", do("tensordot", block, tensors[s], 1),
                        tuple(block.shape[:-1]) + (2, tensors[s].shape[2]))
-        block = oe.contract(st.subscripts, block) if st.op == SWAP else \
-            oe.contract(st.subscripts, gates[st.op], block)
+        block = oe.contract(st.subscripts, gates[st.op], block)
         for s in range(lo, hi):  # split off one site at a time, left to right
-            rest = do("reshape", block, (block.shape[0], 2, 2, -1))
-            last = s + 1 == hi
-            a, b = _split(rest, account, st.left and last)
+            a, b = _split(do("reshape", block, (block.shape[0], 2, 2, -1)), account, False)
             tensors[s] = a
             block = do("reshape", b, (b.shape[0],) + tuple(block.shape[2:]))
         tensors[hi] = block
-        centre = lo if (st.left and st.width == 2) else hi
+        centre = hi
     return MPS(tensors, centre, account.fidelity, account.truncations,
                account.largest_discarded)
 

@@ -177,6 +177,7 @@ class Program:
 
     def _mps_schedule(self) -> Schedule:
         if self._schedule is None:
+            self._diagonal = tuple(op.gate.diagonal for op in self.ops)
             schedule = route(self.ops, self.num_qubits)
             bound = _bond_bounds(schedule, self.max_bond)
             widest = max(bound, default=1)
@@ -358,7 +359,7 @@ class Program:
                 kind, row = e.locate(i)
                 gates[i] = consts[row] if kind < 0 else rows[kind][row]
             states.append(simulate(schedule, gates, consts[0], max_bond=self.max_bond,
-                                   cutoff=self.cutoff))
+                                   cutoff=self.cutoff, diagonal=self._diagonal))
         self.fidelity = min(m.fidelity for m in states)
         warn_fidelity(self.fidelity, self.min_fidelity)
         return states

@@ -86,6 +86,10 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
 def _jax(program: Program, params, inputs):
     import jax
 
+    if program.strategy == "mps":
+        raise GradientError("strategy 'mps' picks how many singular values to keep from "
+                            "their values, which jax.jit cannot trace; use backend='torch' "
+                            "(autodiff through the SVDs) or 'numpy' (parameter shift)")
     if not jax.config.read("jax_enable_x64") and program.dtype == "complex128":
         raise GradientError("jax runs complex128 only with x64 enabled: call "
                             "jax.config.update('jax_enable_x64', True) first, or compile "
