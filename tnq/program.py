@@ -45,7 +45,7 @@ EXPLAIN_ROWS = 24
 """The most plans :meth:`Program.explain` lists one by one."""
 MAX_BATCH = 4096
 """The most parameter vectors :meth:`Program.batch_limit` puts in one contraction."""
-DEFAULT_CUTOFF = 1e-16
+DEFAULT_CUTOFF = 1e-24
 """Default ``cutoff`` of the ``mps`` strategy: the squared singular-value weight,
 relative to the total, that one split may drop (exact zeros and rounding)."""
 
@@ -683,7 +683,8 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
         ``mps``: the most singular values a split keeps (default: no limit).
     cutoff : float
         ``mps``: a split drops the smallest singular values while their squared
-        weight is at most ``cutoff`` times the total (default ``1e-16``).
+        weight is at most ``cutoff`` times the total (default ``1e-24``: only
+        rounding noise, singular values under 1e-12 of the largest).
     min_fidelity : float, optional
         ``mps``: warn (:class:`~tnq.mps.TruncationWarning`) when a call's
         fidelity estimate falls under this.
