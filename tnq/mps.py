@@ -311,10 +311,9 @@ class MPS:
     def amplitude(self, bits: np.ndarray):
         """``<b|psi>`` for a ``(B, n)`` array of 0/1 bits: a ``(B,)`` vector."""
         bits = np.asarray(bits, dtype=np.int64)
-        v = None
-        for s, a in enumerate(self.tensors):
-            sel = a[:, bits[:, s], :]  # (l, B, r)
-            v = sel[0] if v is None else oe.contract("bl,lbr->br", v, sel)
+        v = self.tensors[0][0, bits[:, 0], :]  # (B, r)
+        for s, a in enumerate(self.tensors[1:], 1):
+            v = oe.contract("bl,lbr->br", v, a[:, bits[:, s], :])
         return v[:, 0]
 
     def to_dense(self):

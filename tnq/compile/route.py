@@ -109,7 +109,7 @@ def _local_order(ops: Sequence[Op]) -> list[int]:
         while singles:
             done(singles.pop())
         if multi:
-            i = min(multi, key=lambda j, c=centre: (_distance(ops[j], c), j))
+            i = min((_distance(ops[j], centre), j) for j in multi)[1]
             multi.discard(i)
             centre = max(ops[i].qubits)
             done(i)
