@@ -379,3 +379,11 @@ def test_terms_on_untouched_qubits(n, gates):
         c.h(q)
     program = tnq.compile(c, f"Z{n} + 2*X{n}", strategy="lightcone")
     assert abs(program() - 1.0) < ATOL
+
+
+def test_parameter_shift_when_no_shifted_gate_is_in_any_cone():
+    theta = tnq.parameters(2)
+    c = tnq.Circuit(3).rx(1, theta[0]).ry(2, theta[1]).h(0)
+    program = tnq.compile(c, "0.5*X0", strategy="lightcone")
+    g = tnq.param_shift(program, np.array([0.3, 0.4]))
+    assert abs(g.value - 0.5) < ATOL and np.all(g.grad == 0)
