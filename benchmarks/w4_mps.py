@@ -12,7 +12,10 @@ contraction. Aer reports no fidelity: its ``mps_log_data`` lists discarded
 values even for runs that are exact (same log at max_bond 64 and 4096 at
 n = 24), so it is not used and logging stays off.
 
-Run:  python benchmarks/w4_mps.py [--cases 64x16 64x64 24x16] [--repeats 3]
+All three get the same ``max_bond`` and the same truncation cutoff (discarded
+squared weight per split; default 1e-10, quimb's own default).
+
+Run:  python benchmarks/w4_mps.py [--cases 64x16 64x64 24x16] [--repeats 3] [--cutoff 1e-10]
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ def w1_terms(n):
             + [(1.0, {i: "X"}) for i in range(n)])
 
 
-def tnq_call(n, chi, params, like=None):
+def tnq_call(n, chi, params, cutoff):
     gates, num_params = w2_gates(n, DEPTH)
     circuit, obs = tnq_problem(n, gates, num_params, w1_terms(n))
-    program = tnq.compile(circuit, obs, strategy="mps", max_bond=chi)
+    program = tnq.compile(circuit, obs, strategy="mps", max_bond=chi, cutoff=cutoff)
 
     def call():
         return float(program(params)), program.fidelity
@@ -44,9 +47,10 @@ def tnq_call(n, chi, params, like=None):
     return call
 
 
-def quimb_call(n, chi, params):
-    """quimb CircuitMPS (its defaults: swap+split gates, cutoff 1e-10), energy
-    from an MPO of the Hamiltonian contracted with the MPS."""
+def quimb_call(n, chi, params, cutoff):
+    """quimb CircuitMPS (swap+split gates), energy from an MPO of the
+    Hamiltonian contracted with the MPS. Its ``cutoff`` drops squared weight
+    like tnq's (same bond dimensions result at equal settings)."""
     import quimb.tensor as qtn
 
     gates, _ = w2_gates(n, DEPTH)
@@ -56,7 +60,7 @@ def quimb_call(n, chi, params):
     mpo = builder.build_mpo(n)
 
     def call():
-        circ = qtn.CircuitMPS(n, max_bond=chi)
+        circ = qtn.CircuitMPS(n, max_bond=chi, cutoff=cutoff)
         for name, qs, k in gates:
             circ.apply_gate(name.upper(), params[k], *qs)
         psi = circ.psi
@@ -66,15 +70,17 @@ def quimb_call(n, chi, params):
     return call
 
 
-def aer_call(n, chi, params):
-    """Qiskit Aer matrix_product_state with matrix_product_state_max_bond_dimension."""
+def aer_call(n, chi, params, cutoff):
+    """Qiskit Aer matrix_product_state with the same maximum bond dimension and
+    truncation threshold (the squared weight it may discard)."""
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import SparsePauliOp
     from qiskit_aer import AerSimulator
 
     gates, _ = w2_gates(n, DEPTH)
     sim = AerSimulator(method="matrix_product_state",
-                       matrix_product_state_max_bond_dimension=chi)
+                       matrix_product_state_max_bond_dimension=chi,
+                       matrix_product_state_truncation_threshold=cutoff)
     op = SparsePauliOp.from_sparse_list(
         [("".join(p[q] for q in sorted(p)), sorted(p), c) for c, p in w1_terms(n)],
         num_qubits=n)
@@ -101,6 +107,8 @@ def main():
     parser.add_argument("--cases", nargs="+", default=["64x16", "64x64", "24x16"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peers", nargs="*", default=["quimb", "aer"])
+    parser.add_argument("--cutoff", type=float, default=1e-10,
+                        help="truncation cutoff for all three (quimb's default)")
     args = parser.parse_args()
     rows = []
     makers = {"tnq": tnq_call, "quimb": quimb_call, "aer": aer_call}
@@ -108,16 +116,17 @@ def main():
         n, chi = map(int, case.split("x"))
         gates, num_params = w2_gates(n, DEPTH)
         params = np.random.default_rng(1234).uniform(0, 2 * np.pi, num_params)
-        row = {"n": n, "chi": chi}
+        row = {"n": n, "chi": chi, "cutoff": args.cutoff}
         exact = None
         if n <= 26:
             t0 = time.perf_counter()
             exact = exact_energy(n, params)
             row["exact"] = {"value": exact, "s": time.perf_counter() - t0}
-        print(f"W4 n={n}, depth={DEPTH}, max_bond={chi}"
+        print(f"W4 n={n}, depth={DEPTH}, max_bond={chi}, cutoff={args.cutoff:g}"
               + (f": exact energy {exact:.10f}" if exact is not None else ""), flush=True)
         for name in ["tnq"] + args.peers:
-            first, call, (value, fid) = timed(makers[name](n, chi, params), args.repeats)
+            first, call, (value, fid) = timed(makers[name](n, chi, params, args.cutoff),
+                                              args.repeats)
             row[name] = {"first_s": first, "call_s": call, "value": value, "fidelity": fid}
             err = "" if exact is None else f"   |E - exact| {abs(value - exact):.2e}"
             ratio = "" if name == "tnq" else f"   ratio {call / row['tnq']['call_s']:6.2f}x"
