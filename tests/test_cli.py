@@ -24,3 +24,21 @@ def test_run_reports_errors_cleanly(tmp_path, capsys):
     f.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nh q[3];\n')
     assert main(["run", str(f)]) == 2
     assert "line 4, column 5: index 3 is out of range" in capsys.readouterr().err
+
+
+def test_run_with_the_mps_strategy(tmp_path, capsys):
+    c = tnq.Circuit(30).h(0)
+    for q in range(29):
+        c.cx(q, q + 1)
+    f = tmp_path / "ghz.qasm"
+    f.write_text(c.to_qasm())
+    code = main(["run", str(f), "--observable", "Z0 Z29 + X0", "--strategy", "mps",
+                 "--max-bond", "4", "--amplitude", "1" * 30, "--samples", "20", "--seed", "2",
+                 "--explain"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "<Z0 Z29 + X0> = 1" in out and "MPS fidelity estimate: 1" in out
+    assert f"amplitude <{'1' * 30}|psi> = 0.707106781187" in out
+    assert "strategy: mps (requested)" in out
+    assert main(["run", str(f), "--strategy", "mps", "--max-bond", "0"]) == 2
+    assert "max_bond must be a positive integer" in capsys.readouterr().err

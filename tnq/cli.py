@@ -11,7 +11,7 @@ import numpy as np
 
 from .circuit import Circuit
 from .errors import TnqError
-from .program import compile
+from .program import STRATEGIES, compile
 from .qasm import from_qasm
 from .symbols import parameters
 
@@ -61,9 +61,12 @@ def _run(args: argparse.Namespace) -> None:
     with open(args.file, encoding="utf-8") as fh:
         circuit = from_qasm(fh.read())
     print(f"{args.file}: {circuit.num_qubits} qubits, {len(circuit)} gates")
-    program = compile(circuit, args.observable, max_memory=args.max_memory)
+    program = compile(circuit, args.observable, max_memory=args.max_memory,
+                      strategy=args.strategy, max_bond=args.max_bond)
     if args.observable:
         print(f"<{args.observable}> = {float(program()):.12g}")
+    if program.strategy == "mps" and program.fidelity is not None:
+        print(f"MPS fidelity estimate: {program.fidelity:.10g}")
     for bits in args.amplitude or []:
         print(f"amplitude <{bits}|psi> = {complex(program.amplitude(bits)):.12g}")
     if args.samples:
@@ -92,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--samples", type=int, metavar="N")
     r.add_argument("--seed", type=int, default=None)
     r.add_argument("--max-memory", type=int, default=None, help="bytes")
+    r.add_argument("--strategy", default="auto", choices=STRATEGIES)
+    r.add_argument("--max-bond", type=int, default=None,
+                   help="MPS: the most singular values kept per split")
     r.add_argument("--explain", action="store_true", help="print the contraction plans")
     args = parser.parse_args(argv)
     try:
