@@ -197,14 +197,16 @@ def canonical_cone(ops: Sequence[Op], positions: Sequence[int], qubits: Sequence
 
     Returns
     -------
-    positions : tuple of int
-        The same gates in canonical order (still a valid order to apply them).
-    qubits : tuple of int
-        The qubits in canonical order.
+    gate_order : tuple of int
+        The canonical gate order, as indices into ``positions`` (still a valid
+        order to apply them).
+    qubit_order : tuple of int
+        The canonical qubit order, as indices into ``qubits``.
     support_order : tuple of int
-        A permutation: the canonical support is ``support[support_order]``.
+        The canonical support order, as indices into ``support``.
     key : tuple
-        Equal for two cones exactly when their relabelled networks are equal.
+        The relabelled gate list and support: equal keys mean equal networks
+        (and isomorphic cones get equal keys unless a tie is broken apart).
 
     Examples
     --------
@@ -231,5 +233,4 @@ def canonical_cone(ops: Sequence[Op], positions: Sequence[int], qubits: Sequence
             qs = tuple(sorted(qs))
         relabelled.append((op.name, op.symbolic, qs))
     key = (len(qubits), tuple(relabelled), tuple(rank[support[j]] for j in support_order))
-    return (tuple(positions[i] for i in order), tuple(qubits[j] for j in by_colour),
-            support_order, key)
+    return tuple(order), tuple(by_colour), support_order, key

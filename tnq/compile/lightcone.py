@@ -176,11 +176,31 @@ def _permuted(operator: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
     return operator.reshape((2,) * (2 * k)).transpose(axes).reshape(operator.shape)
 
 
-def canonical(ops: Sequence[Op], cone: Cone) -> tuple[Cone, tuple]:
-    """``cone`` with its gates, qubits and support in canonical order, and its key."""
-    positions, qubits, order, key = canonical_cone(ops, cone.ops, cone.qubits, cone.support)
+def _rank_key(ops: Sequence[Op], cone: Cone) -> tuple:
+    """The cone with qubits numbered by rank: equal for translated copies."""
+    rank = {q: r for r, q in enumerate(cone.qubits)}
+    gates = tuple((ops[i].name, ops[i].symbolic, tuple(rank[q] for q in ops[i].qubits))
+                  for i in cone.ops)
+    return gates, tuple(rank[q] for q in cone.support), cone.operator.shape
+
+
+def canonical(ops: Sequence[Op], cone: Cone, seen: dict | None = None) -> tuple[Cone, tuple]:
+    """``cone`` with its gates, qubits and support in canonical order, and its key.
+
+    Cones equal after numbering qubits by rank (translated copies) get the same
+    canonical form; ``seen`` caches it by that cheaper key.
+    """
+    fast = _rank_key(ops, cone)
+    hit = None if seen is None else seen.get(fast)
+    if hit is None:
+        hit = canonical_cone(ops, cone.ops, cone.qubits, cone.support)
+        if seen is not None:
+            seen[fast] = hit
+    gate_order, qubit_order, order, key = hit
     support = tuple(cone.support[j] for j in order)
-    return (Cone(support, _permuted(cone.operator, order), positions, qubits),
+    return (Cone(support, _permuted(cone.operator, order),
+                 tuple(cone.ops[i] for i in gate_order),
+                 tuple(cone.qubits[j] for j in qubit_order)),
             key + (cone.operator.shape,))
 
 
@@ -221,8 +241,9 @@ class ConeGroup:
 def group_cones(ops: Sequence[Op], cones: Sequence[Cone]) -> list[ConeGroup]:
     """Collect cones with equal structural keys, largest groups first."""
     by_key: dict[tuple, list[Cone]] = {}
+    seen: dict = {}
     for cone in cones:
-        cone, key = canonical(ops, cone)
+        cone, key = canonical(ops, cone, seen)
         by_key.setdefault(key, []).append(cone)
     binding_ids: dict[tuple, int] = {}
     bindings = np.array([binding_ids.setdefault(_binding(op), len(binding_ids)) for op in ops])
