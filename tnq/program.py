@@ -178,6 +178,7 @@ class Program:
     def _mps_schedule(self) -> Schedule:
         if self._schedule is None:
             self._diagonal = tuple(op.gate.diagonal for op in self.ops)
+            self._gate_refs = tuple(self._evaluator.locate(i) for i in range(len(self.ops)))
             schedule = route(self.ops, self.num_qubits)
             bound = _bond_bounds(schedule, self.max_bond)
             widest = max(bound, default=1)
@@ -357,10 +358,8 @@ class Program:
         for b in range(batch or 1):
             rows = [unbind(t[b] if t.ndim > len(k.shape) + 1 else t)
                     for t, k in zip(tables, e.kinds)]
-            gates = [None] * len(self.ops)
-            for i in range(len(self.ops)):
-                kind, row = e.locate(i)
-                gates[i] = consts[row] if kind < 0 else rows[kind][row]
+            gates = [consts[row] if kind < 0 else rows[kind][row]
+                     for kind, row in self._gate_refs]
             states.append(simulate(schedule, gates, consts[0], max_bond=self.max_bond,
                                    cutoff=self.cutoff, diagonal=self._diagonal))
         self.fidelity = min(m.fidelity for m in states)
