@@ -23,6 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,6 @@ from autoray import do, infer_backend
 
 from .compile.route import SWAP, Schedule, Step
 from .compile.terms import TermGroups
-from .errors import ParameterError
 
 __all__ = ["MPS", "TruncationWarning", "simulate", "svd"]
 
@@ -65,12 +65,9 @@ def svd(matrix):
     return do("linalg.svd", matrix, full_matrices=False)
 
 
-_TORCH_SVD: list = []
-
-
+@cache
 def _torch_svd():
-    if _TORCH_SVD:
-        return _TORCH_SVD[0]
+    """The torch autograd function (defined on first use: torch is optional)."""
     import torch
 
     class SafeSVD(torch.autograd.Function):
@@ -105,7 +102,6 @@ def _torch_svd():
                 ga = ga + (u * sinv[None, :]) @ (gv.mH - (gv.mH @ v) @ vh)
             return ga
 
-    _TORCH_SVD.append(SafeSVD)
     return SafeSVD
 
 
@@ -461,8 +457,3 @@ def warn_fidelity(fidelity: float, threshold: float | None) -> None:
         warnings.warn(f"MPS fidelity estimate {fidelity:.6g} is under min_fidelity="
                       f"{threshold:g}; raise max_bond (or lower cutoff) for a more "
                       "accurate result", TruncationWarning, stacklevel=3)
-
-
-def check_bits(bits: np.ndarray, n: int) -> None:
-    if bits.ndim != 2 or bits.shape[1] != n:
-        raise ParameterError(f"bits have shape {bits.shape}; expected (B, {n})")
