@@ -153,7 +153,7 @@ def _qr_right(a, b):
     dl, _, dr = a.shape
     q, rr = do("linalg.qr", do("reshape", a, (dl * 2, dr)))
     k = q.shape[1]
-    return do("reshape", q, (dl, 2, k)), oe.contract("kr,rsx->ksx", rr, b)
+    return do("reshape", q, (dl, 2, k)), do("tensordot", rr, b, 1)
 
 
 def _qr_left(a, b):
@@ -162,7 +162,7 @@ def _qr_left(a, b):
     q, rr = do("linalg.qr", do("transpose", do("reshape", b, (dl, 2 * dr))))
     k = q.shape[1]
     b2 = do("reshape", do("transpose", q), (k, 2, dr))
-    return oe.contract("lsx,kx->lsk", a, rr), b2
+    return do("tensordot", a, do("transpose", rr), 1), b2
 
 
 class MPS:
@@ -219,12 +219,12 @@ class MPS:
             d = t[s].shape[0]
             left[s] = _eye(d, t[s])
         for s in range(c, n):
-            left[s + 1] = oe.contract("ab,asc,bsd->cd", left[s], t[s], do("conj", t[s]))
+            left[s + 1] = _transfer_right(left[s], t[s])
         for s in range(n, c, -1):
             d = t[s - 1].shape[2]
             right[s] = _eye(d, t[s - 1])
         for s in range(c, -1, -1):
-            right[s] = oe.contract("cd,asc,bsd->ab", right[s + 1], t[s], do("conj", t[s]))
+            right[s] = _transfer_left(right[s + 1], t[s])
         return left, right
 
     def _term_values(self, terms: TermGroups, envs=None) -> list:
@@ -239,9 +239,7 @@ class MPS:
                 factors = dict(zip(support, (_like(f, t[0]) for f in op)))
                 for s in range(first, last + 1):
                     a = t[s]
-                    env = oe.contract("ab,asc,ts,btd->cd", env, a, factors[s], do("conj", a)) \
-                        if s in factors else \
-                        oe.contract("ab,asc,bsd->cd", env, a, do("conj", a))
+                    env = _transfer_right(env, a, factors.get(s))
                 out.append(oe.contract("cd,cd->", env, right[last + 1]))
                 continue
             rho = self._reduced(support, left, right)  # [i, j] = psi_i psi*_j
@@ -300,7 +298,7 @@ class MPS:
                 dk *= 2
                 env = do("reshape", env, (dk, dk) + tuple(env.shape[4:]))
             else:
-                env = oe.contract("ijab,asc,bsd->ijcd", env, a, do("conj", a))
+                env = _transfer_right(env, a)
         return oe.contract("ijcd,cd->ij", env, right[last + 1])
 
     # -------------------------------------------------------- amplitudes
@@ -349,6 +347,21 @@ class MPS:
         data = [arrays[0][0].T] + [a.transpose(0, 2, 1) for a in arrays[1:-1]] + \
             [arrays[-1][:, :, 0]]
         return qtn.MatrixProductState(data, shape="lrp")
+
+
+def _transfer_right(env, a, op=None):
+    """``env[..., a, b] A[a, s, c] op[t, s] A*[b, t, d] -> [..., c, d]``
+    (``op`` the identity when None), with two tensordots."""
+    x = do("tensordot", env, a, ((env.ndim - 2,), (0,)))  # (..., b, s, c)
+    if op is not None:
+        x = do("moveaxis", do("tensordot", x, op, ((x.ndim - 2,), (1,))), -1, -2)
+    return do("tensordot", x, do("conj", a), ((x.ndim - 3, x.ndim - 2), (0, 1)))
+
+
+def _transfer_left(env, a):
+    """``A[a, s, c] A*[b, s, d] env[c, d] -> [a, b]``."""
+    x = do("tensordot", a, env, ((2,), (0,)))  # (a, s, d)
+    return do("tensordot", x, do("conj", a), ((1, 2), (1, 2)))
 
 
 def _eye(d: int, like):
