@@ -201,6 +201,8 @@ class LightconeEvaluator:
             else:
                 r = r * recipe.group.size
             total = total + r
-        if batch is not None and not kinds:
+        if batch is not None and not tuple(getattr(total, "shape", ())):
+            # nothing in any group varies across the batch (no batched or shifted
+            # gate inside a lightcone): one value stands for every row
             total = do("broadcast_to", total, (batch,))
         return total
