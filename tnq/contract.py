@@ -24,7 +24,7 @@ from .compile.network import Network
 from .errors import ParameterError
 from .symbols import Symbol
 
-__all__ = ["Evaluator", "Values", "backend_of", "to_backend"]
+__all__ = ["Evaluator", "Values", "backend_of", "to_backend", "to_numpy"]
 
 ZERO = np.array([1.0, 0.0])
 
@@ -54,6 +54,13 @@ def to_backend(array: np.ndarray, like):
         with jax.ensure_compile_time_eval():
             return jax.numpy.asarray(array)
     return do("asarray", array, like=backend)
+
+
+def to_numpy(x) -> np.ndarray:
+    """``x`` as a numpy array (a torch tensor detached and moved to the CPU)."""
+    if infer_backend(x) == "torch":
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
 
 
 def unbind(x, axis: int = 0) -> list:

@@ -32,22 +32,13 @@ from autoray import do, infer_backend
 
 from .compile.route import SWAP, Schedule, Step
 from .compile.terms import TermGroups
+from .contract import to_backend, to_numpy
 
 __all__ = ["MPS", "TruncationWarning", "simulate", "svd"]
 
 
 class TruncationWarning(UserWarning):
     """An MPS result's fidelity estimate fell under the Program's ``min_fidelity``."""
-
-
-def _numpy(x) -> np.ndarray:
-    if infer_backend(x) == "torch":
-        return x.detach().cpu().numpy()
-    if infer_backend(x) == "jax":
-        import jax
-
-        return np.asarray(jax.lax.stop_gradient(x))
-    return np.asarray(x)
 
 
 def svd(matrix):
@@ -117,7 +108,7 @@ class _Truncation:
 
     def keep(self, s) -> tuple[int, float]:
         """How many singular values to keep, and the weight fraction kept."""
-        w = _numpy(s).astype(float) ** 2
+        w = to_numpy(s).astype(float) ** 2
         total = float(w.sum())
         if total <= 0.0:
             return 1, 1.0
@@ -227,23 +218,22 @@ class MPS:
             right[s] = _transfer_left(right[s + 1], t[s])
         return left, right
 
-    def _term_values(self, terms: TermGroups, envs=None) -> list:
+    def _term_values(self, terms: TermGroups, operators: Sequence) -> list:
         """``<O>`` for each support group of ``terms`` (complex, unnormalised)."""
-        left, right = envs or self._environments()
+        left, right = self._environments()
         t = self.tensors
         out = []
-        for support, op in zip(terms.supports, terms.operators):
+        for support, op in zip(terms.supports, operators):
             first, last = support[0], support[-1]
             env = left[first]
             if op.ndim == 3:  # single-qubit factors
-                factors = dict(zip(support, (_like(f, t[0]) for f in op)))
+                factors = dict(zip(support, (op[f] for f in range(len(support)))))
                 for s in range(first, last + 1):
-                    a = t[s]
-                    env = _transfer_right(env, a, factors.get(s))
-                out.append(oe.contract("cd,cd->", env, right[last + 1]))
+                    env = _transfer_right(env, t[s], factors.get(s))
+                out.append(do("sum", env * right[last + 1]))
                 continue
             rho = self._reduced(support, left, right)  # [i, j] = psi_i psi*_j
-            out.append(do("sum", rho * _like(np.ascontiguousarray(op.T), rho)))
+            out.append(do("sum", rho * op))  # op is O transposed
         return out
 
     def norm(self):
@@ -251,9 +241,17 @@ class MPS:
         c = self.tensors[self.centre]
         return do("real", do("sum", c * do("conj", c)))
 
-    def expectation_terms(self, terms: TermGroups):
-        """The real expectation value of grouped terms (see :func:`~tnq.compile.group_terms`)."""
-        vals = self._term_values(terms)
+    def expectation_terms(self, terms: TermGroups, operators: Sequence | None = None):
+        """The real expectation value of grouped terms (see :func:`~tnq.compile.group_terms`).
+
+        ``operators``: the terms' operators already on the state's backend, dense
+        ones transposed (a Program keeps them so per backend); made here if None.
+        """
+        if operators is None:
+            ref = self.tensors[0]
+            operators = [_like(o if o.ndim == 3 else np.ascontiguousarray(o.T), ref)
+                         for o in terms.operators]
+        vals = self._term_values(terms, operators)
         total = sum(vals[1:], vals[0]) if vals else 0.0
         return do("real", total) + terms.constant
 
@@ -321,7 +319,7 @@ class MPS:
         """``shots`` bitstrings drawn exactly from the MPS (perfect sampling):
         a ``(shots, n)`` uint8 array, qubit 0 in column 0."""
         rng = np.random.default_rng(seed)
-        ts = [_numpy(a) for a in self.tensors]
+        ts = [to_numpy(a) for a in self.tensors]
         for s in range(self.centre, 0, -1):  # right-canonical: centre to site 0
             ts[s - 1], ts[s] = _qr_left(ts[s - 1], ts[s])
         out = np.zeros((shots, len(ts)), dtype=np.uint8)
@@ -340,7 +338,7 @@ class MPS:
         """The same state as a ``quimb.tensor.MatrixProductState`` (numpy data)."""
         import quimb.tensor as qtn
 
-        arrays = [_numpy(a) for a in self.tensors]
+        arrays = [to_numpy(a) for a in self.tensors]
         n = len(arrays)
         if n == 1:
             return qtn.MatrixProductState([arrays[0][0, :, 0]], shape="p")
@@ -370,8 +368,6 @@ def _eye(d: int, like):
 
 def _like(array: np.ndarray, ref):
     """Constant ``array`` with the backend, device and dtype of ``ref``."""
-    from .contract import to_backend
-
     return to_backend(np.asarray(array, dtype=_numpy_dtype(ref)), ref)
 
 

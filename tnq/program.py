@@ -25,7 +25,7 @@ from .compile import (
     state_network,
 )
 from .compile.route import Schedule, route
-from .contract import Evaluator, to_backend, unbind
+from .contract import Evaluator, to_backend, to_numpy, unbind
 from .errors import CompileError, MemoryLimitError, ParameterError
 from .lightcone import LightconeEvaluator
 from .mps import MPS, simulate, warn_fidelity
@@ -340,7 +340,8 @@ class Program:
         values = self._evaluator.values(params, inputs, like)
         batch, shifts = self._shifts(values, shifts)
         states = self._simulate_all(values, shifts)
-        out = [m.expectation_terms(self._terms) for m in states]
+        operators = self._operators(states[0].tensors[0])
+        out = [m.expectation_terms(self._terms, operators) for m in states]
         total = out[0] if batch is None else do("stack", out)
         return total + 0.0 * do("sum", values.vals, axis=-1)
 
@@ -467,7 +468,7 @@ class Program:
         rng = np.random.default_rng(seed)
         n = self.num_qubits
         if n <= DENSE_SAMPLE_QUBITS and 2**n * self._itemsize * 4 <= self.max_memory:
-            p = _to_numpy(self.probabilities(params, inputs))
+            p = to_numpy(self.probabilities(params, inputs))
             idx = rng.choice(2**n, size=shots, p=p / p.sum())
             return ((idx[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
         return self._sample_blocks(int(shots), params, inputs, rng)
@@ -485,10 +486,10 @@ class Program:
                                   lambda b=block, c=cond: marginal_network(self.ops, n, b, c),
                                   params, inputs, None, bits=list(onehot.transpose(1, 0, 2)),
                                   batch=len(prefixes), conj=True)
-                probs = _to_numpy(do("real", probs)).reshape(len(prefixes), -1)
+                probs = to_numpy(do("real", probs)).reshape(len(prefixes), -1)
                 rows = probs[inverse.ravel()]
             else:
-                p = _to_numpy(self.probabilities(params, inputs, qubits=block))
+                p = to_numpy(self.probabilities(params, inputs, qubits=block))
                 rows = np.broadcast_to(p, (shots, p.size))
             rows = np.clip(rows, 0, None)
             cdf = np.cumsum(rows, axis=1)
@@ -645,12 +646,6 @@ def _bits(bits, n: int) -> tuple[np.ndarray, bool]:
     if not rows:
         raise ParameterError("no bitstrings given")
     return np.eye(2)[arr], single
-
-
-def _to_numpy(x) -> np.ndarray:
-    if infer_backend(x) == "torch":
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimize="auto",

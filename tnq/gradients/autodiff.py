@@ -12,8 +12,9 @@ import importlib.util
 
 import numpy as np
 
+from ..contract import to_numpy
 from ..errors import CompileError, GradientError
-from ..program import Program, _to_numpy
+from ..program import Program
 from .shift import param_shift
 
 __all__ = ["value_and_grad", "best_backend"]
@@ -80,7 +81,7 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
                             "'jax', 'torch' or 'numpy'")
     if native:
         return value, grad
-    return float(_to_numpy(value)), _to_numpy(grad).astype(float)
+    return float(to_numpy(value)), to_numpy(grad).astype(float)
 
 
 def _jax(program: Program, params, inputs):

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..circuit import Circuit, Op
+from ..contract import to_numpy
 from ..errors import CompileError, ParameterError
-from ..program import Program, _to_numpy
+from ..program import Program
 from ..symbols import Symbol
 from .executors import Executor, TnqExecutor
 from .measure import check_counts, measurement_settings
@@ -146,7 +147,7 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
 def _one_vector(x, n: int, name: str):
     if x is None:
         return None
-    arr = _to_numpy(x)
+    arr = to_numpy(x)
     if arr.ndim != 1:
         raise ParameterError(f"param_shift takes one {name} vector of shape ({n},), "
                              f"got shape {arr.shape}")
@@ -162,8 +163,8 @@ def _exact(program: Program, table: ShiftTable, params, inputs) -> np.ndarray:
     if chunks is None:  # structure only: made once per Program
         chunks = program._derived["shift-chunks"] = _shift_chunks(program, table)
     if not chunks:
-        return np.atleast_1d(_to_numpy(program._expectation(params, inputs, None)))
-    return np.concatenate([_to_numpy(program._expectation(params, inputs, None, shifts))
+        return np.atleast_1d(to_numpy(program._expectation(params, inputs, None)))
+    return np.concatenate([to_numpy(program._expectation(params, inputs, None, shifts))
                            for shifts in chunks])
 
 
