@@ -10,7 +10,7 @@ def test_demo_prints_energies(capsys):
 
 def test_run_qasm_file(tmp_path, capsys):
     f = tmp_path / "bell.qasm"
-    f.write_text(tnq.Circuit(2).h(0).cx(0, 1).to_qasm())
+    f.write_text(tnq.to_qasm(tnq.Circuit(2).h(0).cx(0, 1)))
     code = main(["run", str(f), "--observable", "Z0 Z1 + X0", "--amplitude", "11",
                  "--samples", "50", "--seed", "1"])
     out = capsys.readouterr().out
@@ -31,7 +31,7 @@ def test_run_with_the_mps_strategy(tmp_path, capsys):
     for q in range(29):
         c.cx(q, q + 1)
     f = tmp_path / "ghz.qasm"
-    f.write_text(c.to_qasm())
+    f.write_text(tnq.to_qasm(c))
     code = main(["run", str(f), "--observable", "Z0 Z29 + X0", "--strategy", "mps",
                  "--max-bond", "4", "--amplitude", "1" * 30, "--samples", "20", "--seed", "2",
                  "--explain"])

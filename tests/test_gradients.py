@@ -129,9 +129,9 @@ def test_value_and_grad_returns_numpy_or_the_given_kind(classifier):
     program, w, xs = classifier
     v, g = tnq.value_and_grad(program, w, xs[0])
     assert isinstance(v, float) and isinstance(g, np.ndarray) and g.shape == w.shape
-    vt, gt = program.value_and_grad(torch.tensor(w), xs[0])
+    vt, gt = tnq.value_and_grad(program, torch.tensor(w), xs[0])
     assert isinstance(gt, torch.Tensor)
-    vj, gj = program.value_and_grad(jax.numpy.asarray(w), xs[0])
+    vj, gj = tnq.value_and_grad(program, jax.numpy.asarray(w), xs[0])
     assert isinstance(gj, jax.Array)
     vn, gn = tnq.value_and_grad(program, w, xs[0], backend="numpy")
     for other in (gt.numpy(), np.asarray(gj), gn):

@@ -102,7 +102,7 @@ def test_translation_invariant_brickwork_groups_bulk_terms():
         circuit, params, steps = brickwork(n, 2, rng, tied=tied)
         terms = chain_terms(n, rng)
         program = tnq.compile(circuit, pauli_sum(terms), strategy="lightcone")
-        groups = program._lightcone.groups
+        groups = program._strategy.groups
         assert sum(g.size for g in groups) == len(terms)
         # bulk terms at even and odd sites are mirror images: they group too
         assert max(g.size for g in groups) >= 10 and len(groups) <= 6
@@ -124,12 +124,12 @@ def test_group_members_equal_their_own_networks():
     circuit, params, _ = brickwork(n, 2, rng)
     terms = chain_terms(n, rng)
     program = tnq.compile(circuit, pauli_sum(terms), strategy="lightcone")
-    big = max(program._lightcone.groups, key=lambda g: g.size)
+    big = max(program._strategy.groups, key=lambda g: g.size)
     total = 0.0
     for cone in big.cones:
         obs = tnq.DenseOperator(cone.operator, cone.support)
         total += tnq.compile(circuit, obs, strategy="state")(params)
-    single = [g for g in program._lightcone.groups if g is not big]
+    single = [g for g in program._strategy.groups if g is not big]
     rest = sum(tnq.compile(circuit, tnq.DenseOperator(c.operator, c.support),
                            strategy="state")(params) for g in single for c in g.cones)
     assert abs(program(params) - total - rest) < ATOL
@@ -141,7 +141,7 @@ def test_structure_only_reduction():
     c = (tnq.Circuit(4).h(0).h(1).h(2).h(3).rzz(0, 1, theta[0]).rzz(2, 3, theta[1])
          .rzz(1, 2, theta[2]).rx(1, theta[3]).cx(2, 3))
     program = tnq.compile(c, "Z0 Z1 + X3", strategy="lightcone")
-    cones = {tuple(sorted(g.cones[0].support)): g.cones[0] for g in program._lightcone.groups}
+    cones = {tuple(sorted(g.cones[0].support)): g.cones[0] for g in program._strategy.groups}
     # Z0 Z1: rx(1) is kept, rzz(1,2) then acts on a non-diagonal qubit; rzz(0,1) and
     # the later cx(2, 3) commute with or miss the operator
     assert sorted(cones[(0, 1)].ops) == [0, 1, 2, 4, 6, 7]
@@ -327,7 +327,7 @@ def test_thousand_qubit_brickwork_bulk_matches_small_chain():
     terms = sum((tnq.Z(i) * tnq.Z(i + 1) for i in range(999)), tnq.Observable()) + sum(
         (tnq.X(i) for i in range(1000)), tnq.Observable())
     program = tnq.compile(wide, terms)
-    assert program.strategy == "lightcone" and len(program._lightcone.groups) <= 30
+    assert program.strategy == "lightcone" and len(program._strategy.groups) <= 30
     small = chain(24)
     zz = [tnq.compile(small, f"Z{i} Z{i + 1}", strategy="state")(angles) for i in (10, 11)]
     x = [tnq.compile(small, f"X{i}", strategy="state")(angles) for i in (10, 11)]

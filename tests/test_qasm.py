@@ -55,7 +55,7 @@ def test_errors_name_line_and_column(text, line, col, match):
 @given(circuits(max_qubits=5, max_gates=10))
 def test_export_then_import_reproduces_the_state(case):
     circuit, params, inputs, steps = case
-    text = circuit.to_qasm(params=params, inputs=inputs)
+    text = tnq.to_qasm(circuit, params=params, inputs=inputs)
     back = tnq.from_qasm(text)
     np.testing.assert_allclose(tnq.state(back), ref.simulate(circuit.num_qubits, steps),
                                atol=1e-10)
@@ -64,9 +64,9 @@ def test_export_then_import_reproduces_the_state(case):
 def test_export_errors():
     theta = tnq.parameters(1)
     with pytest.raises(tnq.QasmError, match="pass params= values"):
-        tnq.Circuit(1).rx(0, theta[0]).to_qasm()
+        tnq.to_qasm(tnq.Circuit(1).rx(0, theta[0]))
     with pytest.raises(tnq.QasmError, match="user unitary"):
-        tnq.Circuit(1).unitary(np.eye(2), 0).to_qasm()
+        tnq.to_qasm(tnq.Circuit(1).unitary(np.eye(2), 0))
 
 
 @given(circuits(max_qubits=5, max_gates=10))
@@ -74,7 +74,7 @@ def test_agrees_with_qiskit_aer_statevector(case):
     qiskit = pytest.importorskip("qiskit")
     aer = pytest.importorskip("qiskit_aer")
     circuit, params, inputs, _ = case
-    qc = qiskit.qasm2.loads(circuit.to_qasm(params=params, inputs=inputs),
+    qc = qiskit.qasm2.loads(tnq.to_qasm(circuit, params=params, inputs=inputs),
                             custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     qc.save_statevector()
     sv = aer.AerSimulator(method="statevector").run(qiskit.transpile(

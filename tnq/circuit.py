@@ -142,24 +142,6 @@ class Circuit:
         new._ops = list(self._ops)
         return new
 
-    def to_qasm(self, params=None, inputs=None) -> str:
-        """OpenQASM 2 text; symbols are replaced by the given numeric values.
-
-        Examples
-        --------
-        >>> import tnq
-        >>> print(tnq.Circuit(2).h(0).cx(0, 1).to_qasm())
-        OPENQASM 2.0;
-        include "qelib1.inc";
-        qreg q[2];
-        h q[0];
-        cx q[0],q[1];
-        <BLANKLINE>
-        """
-        from .qasm import to_qasm
-
-        return to_qasm(self, params=params, inputs=inputs)
-
     # ------------------------------------------------------------- building
     def apply(self, name: str, *qubits: int, params: Sequence[Param] = ()) -> Circuit:
         """Append the registry gate ``name`` on ``qubits`` with ``params``."""

@@ -64,9 +64,10 @@ def _run(args: argparse.Namespace) -> None:
     program = compile(circuit, args.observable, max_memory=args.max_memory,
                       strategy=args.strategy, max_bond=args.max_bond)
     if args.observable:
-        print(f"<{args.observable}> = {float(program()):.12g}")
-    if program.strategy == "mps" and program.fidelity is not None:
-        print(f"MPS fidelity estimate: {program.fidelity:.10g}")
+        result = program.evaluate()
+        print(f"<{args.observable}> = {float(result.value):.12g}")
+        if result.fidelity is not None:
+            print(f"MPS fidelity estimate: {result.fidelity:.10g}")
     for bits in args.amplitude or []:
         print(f"amplitude <{bits}|psi> = {complex(program.amplitude(bits)):.12g}")
     if args.samples:

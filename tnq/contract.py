@@ -22,9 +22,11 @@ from autoray import do, infer_backend
 from .circuit import Op
 from .compile.network import Network
 from .errors import ParameterError
+from .memo import Memo
 from .symbols import Symbol
 
-__all__ = ["Evaluator", "Values", "backend_of", "to_backend", "to_numpy"]
+__all__ = ["Evaluator", "Values", "backend_of", "device_key", "to_backend", "to_numpy",
+           "transformation"]
 
 ZERO = np.array([1.0, 0.0])
 
@@ -54,6 +56,37 @@ def to_backend(array: np.ndarray, like):
         with jax.ensure_compile_time_eval():
             return jax.numpy.asarray(array)
     return do("asarray", array, like=backend)
+
+
+def device_key(like) -> tuple[str, str]:
+    """(backend, device) of an array: the key of constants cached per backend."""
+    backend = infer_backend(like)
+    return backend, str(like.device) if backend == "torch" else ""
+
+
+def transformation(x) -> str | None:
+    """The function transformation ``x`` is traced or batched by, if any:
+    ``"jax.jit"``, ``"jax.vmap"``, ``"jax.grad"``, ``"torch.func.vmap"`` or
+    ``"torch.func.grad"``; None for a concrete array (torch autograd included)."""
+    module = type(x).__module__
+    if module.startswith("jax"):
+        import jax
+
+        if isinstance(x, jax.core.Tracer):
+            name = type(x).__name__
+            if "Batch" in name:
+                return "jax.vmap"
+            if "JVP" in name or "Linearize" in name:
+                return "jax.grad"
+            return "jax.jit"
+        return None
+    if module.startswith("torch"):
+        import torch
+
+        functorch = getattr(torch._C, "_functorch", None)
+        if functorch is not None and functorch.is_functorch_wrapped_tensor(x):
+            return "torch.func.vmap" if functorch.is_batchedtensor(x) else "torch.func.grad"
+    return None
 
 
 def to_numpy(x) -> np.ndarray:
@@ -142,7 +175,7 @@ class Evaluator:
         self.kinds = tuple(self._kind(name, idx) for name, idx in by_name.items())
         self._kind_pos = {i: (j, p) for j, kind in enumerate(self.kinds)
                           for p, i in enumerate(kind.ops)}
-        self._backend_cache: dict[tuple, tuple] = {}
+        self._backend_cache = Memo(8, travel=False)
 
     def locate(self, i: int, conj: bool = False) -> tuple[int, int]:
         """Where gate ``i``'s tensor comes from: ``(kind, row)`` for a symbolic
@@ -239,15 +272,15 @@ class Evaluator:
         return do("astype", x, self.real_dtype)
 
     def _on_backend(self, vals) -> tuple:
-        backend = infer_backend(vals)
-        key = (backend, str(vals.device) if backend == "torch" else "")
-        hit = self._backend_cache.get(key)
-        if hit is None:
+        key = device_key(vals)
+
+        def make():
             consts = [to_backend(c, vals) for c in self._consts]
             kinds = [(to_backend(k.src, vals), to_backend(k.scale.astype(self.real_dtype), vals),
                       to_backend(k.offset.astype(self.real_dtype), vals)) for k in self.kinds]
-            hit = self._backend_cache[key] = (consts, kinds)
-        return hit
+            return consts, kinds
+
+        return self._backend_cache.get(key, make)
 
     def tables(self, values: Values, shifts: dict | None = None) -> list:
         """Every symbolic kind's gate tensors, stacked: ``(k, *shape)``, or

@@ -17,6 +17,7 @@ __all__ = [
     "MemoryLimitError",
     "GradientError",
     "ExecutorError",
+    "UnsupportedError",
 ]
 
 
@@ -52,6 +53,11 @@ class CompileError(TnqError, ValueError):
 
 class MemoryLimitError(TnqError, MemoryError):
     """A contraction would need more memory than the allowed ``max_memory``."""
+
+
+class UnsupportedError(TnqError, TypeError):
+    """An output or a function transformation (``jax.jit``, ``vmap``, ...) that the
+    Program's strategy does not support; the message names the strategies that do."""
 
 
 class GradientError(TnqError, ValueError):

@@ -31,8 +31,9 @@ import opt_einsum as oe
 from autoray import do, infer_backend
 
 from .compile.route import SWAP, Schedule, Step
-from .compile.terms import TermGroups
+from .compile.terms import TermGroups, group_terms
 from .contract import to_backend, to_numpy
+from .observables import observable as as_observable
 
 __all__ = ["MPS", "TruncationWarning", "simulate", "svd"]
 
@@ -265,9 +266,6 @@ class MPS:
         >>> round(float(p.simulate().expectation("Z0 Z2 + X0 X1 X2")), 12)
         2.0
         """
-        from .compile.terms import group_terms
-        from .observables import observable as as_observable
-
         obs = as_observable(observable)
         obs.check(self.num_qubits)
         return self.expectation_terms(group_terms(obs))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import opt_einsum as oe
 
 from .compile.network import Network
 from .errors import CompileError, MemoryLimitError
+from .memo import Memo
 
 __all__ = ["Plan", "PathCache", "make_plan", "default_max_memory", "format_bytes"]
 
@@ -48,27 +48,15 @@ def format_bytes(n: float) -> str:
     return f"{n:.3g} EiB"
 
 
-class PathCache:
-    """A bounded least-recently-used map from network structure to path."""
+class PathCache(Memo):
+    """A bounded, thread-safe least-recently-used map from network structure to path."""
 
     def __init__(self, maxsize: int = 256):
-        self.maxsize = maxsize
-        self._data: OrderedDict = OrderedDict()
+        super().__init__(maxsize)
 
-    def get(self, key):
-        if key in self._data:
-            self._data.move_to_end(key)
-            return self._data[key]
-        return None
-
-    def put(self, key, value) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
+    def get(self, key, make=None):  # type: ignore[override]
+        """The path cached for ``key`` (None when missing, unless ``make`` makes it)."""
+        return self.lookup(key) if make is None else super().get(key, make)
 
 
 PATHS = PathCache()
@@ -208,11 +196,18 @@ def _sliced(network: Network, sizes: dict[int, int], path, *, name: str, batch: 
             f"{tree.nslices} slices, over the limit of {MAX_SLICES}; pass a larger max_memory "
             "or reduce the network (fewer qubits per term, a shallower circuit)")
 
-    def contract(*arrays):
-        return tree.contract(arrays)
-
     return Plan(name, network, batch, path, float(tree.total_flops()), peak, search_time,
-                optimizer, contract, slices=int(tree.nslices))
+                optimizer, _SlicedContract(tree), slices=int(tree.nslices))
+
+
+class _SlicedContract:
+    """Contracts a sliced tree (a class, not a closure, so that plans pickle)."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def __call__(self, *arrays):
+        return self.tree.contract(arrays)
 
 
 def _costs(network: Network, sizes: dict[int, int], path) -> tuple[float, int]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from .circuit import Circuit
 from .errors import CircuitError, QasmError
 from .gates import GATES
+from .symbols import Symbol
 
 __all__ = ["from_qasm", "to_qasm", "QELIB1"]
 
@@ -382,9 +383,18 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
     Gates outside ``qelib1.inc`` (``ryy``, ``iswap``, ``fsim``) are written with
     ``gate`` definitions; user unitaries have no OpenQASM 2 form and raise
     :class:`~tnq.QasmError`.
-    """
-    from .symbols import Symbol
 
+    Examples
+    --------
+    >>> import tnq
+    >>> print(tnq.to_qasm(tnq.Circuit(2).h(0).cx(0, 1)))
+    OPENQASM 2.0;
+    include "qelib1.inc";
+    qreg q[2];
+    h q[0];
+    cx q[0],q[1];
+    <BLANKLINE>
+    """
     lines = ["OPENQASM 2.0;", 'include "qelib1.inc";']
     needed: list[str] = []
     body = []

@@ -28,6 +28,7 @@ from functools import cache
 import numpy as np
 
 from ..circuit import Op
+from ..gates import GATES, gate_matrix
 
 __all__ = ["canonical_cone"]
 
@@ -59,8 +60,6 @@ def _kind_colour(name: str, symbolic: bool) -> int:
 @cache
 def _symmetric(op_name: str) -> bool:
     """Whether a two-qubit registry gate is unchanged by swapping its qubits."""
-    from ..gates import GATES, gate_matrix
-
     gate = GATES.get(op_name)
     if gate is None or gate.num_qubits != 2:
         return False

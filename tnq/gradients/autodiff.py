@@ -87,19 +87,18 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
 def _jax(program: Program, params, inputs):
     import jax
 
-    if program.strategy == "mps":
-        raise GradientError("strategy 'mps' picks how many singular values to keep from "
-                            "their values, which jax.jit cannot trace; use backend='torch' "
-                            "(autodiff through the SVDs) or 'numpy' (parameter shift)")
+    if not {"jax.jit", "jax.grad"} <= program.transforms:
+        raise GradientError(f"strategy {program.strategy!r} cannot run under jax.jit and "
+                            "jax.grad (an MPS picks how many singular values to keep from "
+                            "their values); use backend='torch' (autodiff through the SVDs) "
+                            "or 'numpy' (parameter shift)")
     if not jax.config.read("jax_enable_x64") and program.dtype == "complex128":
         raise GradientError("jax runs complex128 only with x64 enabled: call "
                             "jax.config.update('jax_enable_x64', True) first, or compile "
                             "with dtype='complex64'")
-    fn = program._derived.get("jax-value-and-grad")
-    if fn is None:
-        fn = jax.jit(jax.value_and_grad(program.expectation))
-        program._derived["jax-value-and-grad"] = fn
-    real = np.dtype(program._evaluator.real_dtype)
+    fn = program.derived("jax-value-and-grad",
+                         lambda: jax.jit(jax.value_and_grad(program.expectation)))
+    real = np.dtype(program.evaluator.real_dtype)
     def to(x):
         return None if x is None else jax.numpy.asarray(x, dtype=real)
 
@@ -109,7 +108,7 @@ def _jax(program: Program, params, inputs):
 def _torch(program: Program, params, inputs):
     import torch
 
-    real = getattr(torch, program._evaluator.real_dtype)
+    real = getattr(torch, program.evaluator.real_dtype)
     given = isinstance(params, torch.Tensor)
     p = params.detach().clone() if given else torch.as_tensor(np.asarray(params), dtype=real)
     p.requires_grad_(True)

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..circuit import Circuit, Op
 from ..errors import ParameterError
-from ..program import DENSE_SAMPLE_QUBITS, Program
+from ..program import Program
+from ..strategies.networks import DENSE_SAMPLE_QUBITS
 from ..symbols import Symbol, parameters
 
 __all__ = ["Executor", "TnqExecutor", "rebuild"]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..circuit import Circuit
 from ..errors import ExecutorError, ParameterError
+from ..qasm import to_qasm
 
 __all__ = ["QiskitExecutor", "to_qiskit"]
 
@@ -19,7 +20,7 @@ def to_qiskit(circuit: Circuit):
     """A ``qiskit.QuantumCircuit`` of ``circuit`` (numeric parameters), measured."""
     from qiskit import qasm2
 
-    qc = qasm2.loads(circuit.to_qasm(),
+    qc = qasm2.loads(to_qasm(circuit),
                      custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     qc.measure_all()
     return qc

@@ -73,7 +73,7 @@ class ShiftTable:
 
 def shift_table(program: Program) -> ShiftTable:
     """The shifted evaluations of ``program``'s trainable slots (structure only)."""
-    e = program._evaluator
+    e = program.evaluator
     kind, row, col, shift = [-1], [0], [0], [0.0]
     weights: list[tuple[int, int, float]] = []  # (param, table row, weight)
     for j, r, c, k, scale in e.slots():
@@ -124,9 +124,7 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
         raise CompileError("param_shift needs a Program compiled with an observable")
     params = _one_vector(params, program.num_params, "params")
     inputs = _one_vector(inputs, program.num_inputs, "inputs")
-    table = program._derived.get("shift-table")
-    if table is None:  # structure only: made once per Program
-        table = program._derived["shift-table"] = shift_table(program)
+    table = program.derived("shift-table", lambda: shift_table(program))  # structure only
     if shots is None:
         if executor is not None:
             raise ParameterError("an executor needs shots; pass shots=... or no executor")
@@ -159,18 +157,16 @@ def _one_vector(x, n: int, name: str):
 
 def _exact(program: Program, table: ShiftTable, params, inputs) -> np.ndarray:
     """Every row's expectation value, in batched chunks."""
-    chunks = program._derived.get("shift-chunks")
-    if chunks is None:  # structure only: made once per Program
-        chunks = program._derived["shift-chunks"] = _shift_chunks(program, table)
+    chunks = program.derived("shift-chunks", lambda: _shift_chunks(program, table))
     if not chunks:
-        return np.atleast_1d(to_numpy(program._expectation(params, inputs, None)))
-    return np.concatenate([to_numpy(program._expectation(params, inputs, None, shifts))
+        return np.atleast_1d(to_numpy(program(params, inputs)))
+    return np.concatenate([to_numpy(program.evaluate(params, inputs, shifts=shifts).value)
                            for shifts in chunks])
 
 
 def _shift_chunks(program: Program, table: ShiftTable) -> list[dict]:
     """The table's rows as per-kind shift arrays, in chunks of ``batch_limit()`` rows."""
-    e = program._evaluator
+    e = program.evaluator
     trainable = [j for j, kind in enumerate(e.kinds) if "param" in kind.uses]
     if not trainable:
         return []
@@ -190,7 +186,7 @@ def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
               executor: Executor, seed) -> tuple[np.ndarray, np.ndarray, int]:
     """Every row's estimate and the variance of it, from ``shots`` per setting."""
     settings, constant = measurement_settings(program.observable)
-    e, n = program._evaluator, program.num_qubits
+    e, n = program.evaluator, program.num_qubits
     base = [Op(op.name, op.qubits, tuple(_number(p, params, inputs) for p in op.params),
                op.matrix) for op in e.ops]
     circuits = []

@@ -43,7 +43,7 @@ class TorchLayer(torch.nn.Module):
         if not isinstance(program, Program) or program.observable is None:
             raise CompileError("TorchLayer needs a Program compiled with an observable")
         self.program = program
-        dtype = getattr(torch, program._evaluator.real_dtype)
+        dtype = getattr(torch, program.evaluator.real_dtype)
         if weights is None:
             weights = np.random.default_rng(seed).uniform(0, 2 * np.pi, program.num_params)
         w = torch.as_tensor(np.asarray(weights, dtype=float), dtype=dtype)

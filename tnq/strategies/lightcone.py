@@ -1,7 +1,9 @@
-"""Call-time evaluation of the lightcone strategy: one batched contraction per group.
+"""Strategy ``lightcone``: each term's backward lightcone, one batched contraction
+per structural group of cones.
 
-At compile time each :class:`~tnq.compile.ConeGroup` becomes a :class:`GroupRecipe`:
-for every gate kind, the rows of the kind's table that its members need
+At compile time the observable's terms are reduced to their lightcones and
+grouped by structure (:mod:`tnq.compile.lightcone`), and each
+:class:`~tnq.compile.ConeGroup` becomes a :class:`GroupRecipe`: for every gate kind, the rows of the kind's table that its members need
 (``(M, V)`` for positions that differ between members, ``(S,)`` for shared
 ones), stacked constants, and the operand order of its network. A call builds
 every kind's table once (:meth:`tnq.contract.Evaluator.tables`), then per
@@ -11,19 +13,22 @@ Nothing loops over terms.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from autoray import do, infer_backend
 
-from .circuit import Op
-from .compile import MEMBERS, ConeGroup, cone_network
-from .contract import Evaluator, Values, to_backend, unbind
-from .errors import MemoryLimitError
-from .plan import PathCache, Plan, make_plan
+from ..circuit import Op
+from ..compile import MEMBERS, ConeGroup, cone_network, group_cones, group_terms, reduce_cones
+from ..contract import Evaluator, Values, device_key, to_backend, unbind
+from ..errors import MemoryLimitError
+from ..memo import Memo
+from ..plan import Plan, make_plan
+from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy
+from .networks import ClosedNetworkOutputs, NetworkOutputs, check_shifts
 
-__all__ = ["GroupRecipe", "LightconeEvaluator"]
+__all__ = ["GroupRecipe", "LightconeStrategy"]
 
 
 def _take(table, rows, axis: int):
@@ -84,20 +89,17 @@ class GroupRecipe:
                for t, (g, j, p) in enumerate(ket)]
         obs = [("obs", f, 0) for f in range(len(self._operator))]
         self.refs = tuple(zero + ket + obs + zero + bra)
-        self._backend_cache: dict[tuple, tuple] = {}
+        self._backend_cache = Memo(8, travel=False)
 
     def _on_backend(self, like):
-        backend = infer_backend(like)
-        key = (backend, str(like.device) if backend == "torch" else "")
-        hit = self._backend_cache.get(key)
-        if hit is None:
+        def make():
             rows = {j: to_backend(r, like) for j, r in self._rows.items()}
             srows = {j: to_backend(r, like) for j, r in self._srows.items()}
             cv = {t: to_backend(a, like) for t, a in self._const_vary.items()}
             cc = {t: to_backend(a.conj(), like) for t, a in self._const_vary.items()}
-            hit = self._backend_cache[key] = (rows, srows, cv, cc,
-                                              [to_backend(o, like) for o in self._operator])
-        return hit
+            return rows, srows, cv, cc, [to_backend(o, like) for o in self._operator]
+
+        return self._backend_cache.get(device_key(like), make)
 
     def operands(self, tables: list, kind_ndim: list[int], consts: list) -> list:
         """The group's operands, in network order, from the kinds' ``tables``."""
@@ -126,40 +128,75 @@ class GroupRecipe:
         return out
 
 
-class LightconeEvaluator:
-    """Plans and evaluates a Program's term groups under the lightcone strategy."""
+class LightconeStrategy(ClosedNetworkOutputs, Strategy):
+    """Expectation values from the terms' reduced networks, one plan per group.
 
-    def __init__(self, ops: Sequence[Op], groups: Sequence[ConeGroup], evaluator: Evaluator,
-                 *, optimize, max_memory: int, itemsize: int, cache: PathCache | None):
-        self.ops = tuple(ops)
-        self.groups = tuple(groups)
-        self.evaluator = evaluator
-        self.recipes = tuple(GroupRecipe(g, self.ops, evaluator, evaluator.dtype)
-                             for g in self.groups)
-        self._kind_ndim = [len(k.shape) + 1 for k in evaluator.kinds]
-        self._options = dict(optimize=optimize, max_memory=max_memory, itemsize=itemsize,
-                             cache=cache)
-        self._plans: OrderedDict = OrderedDict()
+    Amplitudes, marginals, samples and the state come from the circuit's closed
+    networks, as in the ``state`` strategy.
+    """
 
-    def plans(self, kinds: frozenset[int] = frozenset(), batch: int = 1) -> tuple[Plan, ...]:
+    name = "lightcone"
+    outputs = frozenset({"expectation", "state", "amplitude", "probabilities", "sample"})
+    transforms = TRANSFORMS
+
+    def __init__(self, setup: Setup):
+        super().__init__(setup)
+        self.networks = NetworkOutputs(setup)
+        self.ops = setup.ops
+        e = self.evaluator = setup.evaluator
+        self.constant = 0.0
+        groups: tuple[ConeGroup, ...] = ()
+        if setup.observable is not None:
+            cone_terms = group_terms(setup.observable, merge_subsets=False)
+            self.constant = cone_terms.constant
+            cones = reduce_cones(self.ops, setup.num_qubits, cone_terms)
+            groups = tuple(group_cones(self.ops, cones))
+        self.groups = groups
+        self.recipes = tuple(GroupRecipe(g, self.ops, e, e.dtype) for g in groups)
+        self._kind_ndim = [len(k.shape) + 1 for k in e.kinds]
+        self._plans = Memo(8)
+
+    @classmethod
+    def unavailable(cls, setup: Setup) -> str | None:
+        return "no observable" if setup.observable is None else None
+
+    def estimate(self) -> Estimate:
+        cones = [c for g in self.groups for c in g.cones]
+        widest = max((len(c.qubits) for c in cones), default=0)
+        note = f"{len(cones)} cones in {len(self.groups)} groups, the widest on {widest} qubits"
+        planned = self._plans.lookup((frozenset(), 1))
+        if planned is not None:
+            peak = max((p.peak for p in planned), default=1) * self.setup.itemsize
+            return Estimate(sum(p.flops for p in planned), peak, True, note)
+        flops = sum(2.0 * len(c.ops) * 2.0 ** (len(c.qubits) + 1) + 4.0 ** len(c.support)
+                    for c in cones)
+        # before planning, only the operators' size is known to be needed
+        memory = max((c.operator.size for c in cones), default=1) * self.setup.itemsize
+        return Estimate(flops, memory, False, note)
+
+    def prepare(self) -> None:
+        self.group_plans()
+
+    def group_plans(self, kinds: frozenset[int] = frozenset(), batch: int = 1
+                    ) -> tuple[Plan, ...]:
         """One plan per group for calls batching ``kinds`` over ``batch`` vectors."""
-        key = (kinds, batch)
-        hit = self._plans.get(key)
-        if hit is None:
+        def make():
             batched = self.evaluator.batched_ops(kinds)
-            hit = self._plans[key] = tuple(self._plan(g, i, batched, batch)
-                                           for i, g in enumerate(self.groups))
-            while len(self._plans) > 8:
-                self._plans.popitem(last=False)
-        self._plans.move_to_end(key)
-        return hit
+            return tuple(self._plan(g, i, batched, batch) for i, g in enumerate(self.groups))
 
-    def planned(self) -> tuple[Plan, ...]:
-        """The unbatched plans, if made."""
-        return self._plans.get((frozenset(), 1), ())
+        return self._plans.get((kinds, batch), make)
 
-    def summary(self) -> list[str]:
-        """Lines for :meth:`tnq.Program.explain`: terms, groups, the largest network."""
+    def plans(self) -> tuple[Plan, ...]:
+        """The unbatched group plans (if made), then the closed networks' plans."""
+        return self._plans.lookup((frozenset(), 1), ()) + self.networks.plans()
+
+    def batch_limit(self) -> int:
+        s = self.setup
+        peak = max((p.peak for p in self.group_plans()), default=1)
+        return int(max(1, min(MAX_BATCH, s.max_memory // (peak * s.itemsize * 4))))
+
+    def explain(self) -> list[str]:
+        """Terms, groups, the largest reduced network."""
         cones = [c for g in self.groups for c in g.cones]
         if not cones:
             return ["lightcone: no terms besides the constant"]
@@ -175,7 +212,7 @@ class LightconeEvaluator:
         network = cone_network(self.ops, group, batched)
         try:
             return make_plan(network, name=f"lightcone[{i}] x{group.size}", batch=batch,
-                             **self._options)
+                             **self.setup.plan_options)
         except MemoryLimitError as err:
             cone = group.cones[0]
             raise MemoryLimitError(
@@ -183,15 +220,13 @@ class LightconeEvaluator:
                 f"{_qubits(cone.support)}): its reduced network spans {len(cone.qubits)} qubits "
                 f"and {len(cone.ops)} gates. {err}") from None
 
-    def expectation(self, values: Values, shifts: dict | None = None):
-        """The sum over groups of their members' ``<O>`` (complex, ``()`` or ``(B,)``)."""
+    def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
+        """The sum over groups of their members' ``<O>``, plus the constant."""
         e = self.evaluator
+        batch, shifts = check_shifts(values, shifts, e.real_dtype)
         tables = e.tables(values, shifts)
-        batch = values.batch
-        if shifts:
-            batch = next(iter(shifts.values())).shape[0]
         kinds = values.batched | frozenset(shifts or ())
-        plans = self.plans(kinds, batch or 1)
+        plans = self.group_plans(kinds, batch or 1)
         consts = e.constants(values.vals)
         total = 0.0
         for recipe, plan in zip(self.recipes, plans):
@@ -205,4 +240,7 @@ class LightconeEvaluator:
             # nothing in any group varies across the batch (no batched or shifted
             # gate inside a lightcone): one value stands for every row
             total = do("broadcast_to", total, (batch,))
-        return total
+        # gates outside every lightcone drop out; keep the result a function of all
+        # the values so autodiff gives zeros for them rather than no gradient at all
+        total = do("real", total) + 0.0 * do("sum", values.vals, axis=-1)
+        return total + self.constant, {}

@@ -1,0 +1,171 @@
+"""Strategy ``mps``: a truncated matrix product state (engine in :mod:`tnq.mps`).
+
+At compile time the circuit is routed into a schedule of one- and
+multi-site steps (:mod:`tnq.compile.route`) and the bond dimensions it can
+reach are bounded, so a state that would not fit ``max_memory`` is refused
+before anything runs. A call simulates the MPS once per parameter vector and
+returns the fidelity estimate with the value.
+
+The number of singular values kept depends on their values, so this strategy
+runs eagerly only: under ``jax.jit``, ``jax.vmap``, ``jax.grad`` or
+``torch.func`` transformations it raises; torch autograd differentiates
+through its SVDs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from autoray import do
+
+from ..compile.route import Schedule, route
+from ..contract import Values, unbind
+from ..errors import MemoryLimitError
+from ..mps import MPS, simulate, warn_fidelity
+from ..plan import Plan, format_bytes
+from .base import MAX_BATCH, Estimate, Setup, Strategy, TermOperators
+from .networks import check_shifts
+
+__all__ = ["MpsStrategy", "bond_bounds", "mps_flops"]
+
+
+class MpsStrategy(Strategy):
+    """Simulate a matrix product state with SVD truncation (``max_bond``, ``cutoff``)."""
+
+    name = "mps"
+    outputs = frozenset({"expectation", "state", "amplitude", "probabilities", "sample",
+                         "simulate"})
+    transforms = frozenset[str]()
+
+    def __init__(self, setup: Setup):
+        super().__init__(setup)
+        e = setup.evaluator
+        self.diagonal = tuple(op.gate.diagonal for op in setup.ops)
+        self.gate_refs = tuple(e.locate(i) for i in range(len(setup.ops)))
+        self.schedule: Schedule = route(setup.ops, setup.num_qubits)
+        self.bounds = bond_bounds(self.schedule, setup.max_bond)
+        self.operators = TermOperators(setup.terms, setup.dtype) \
+            if setup.terms is not None else None
+        widest = max(self.bounds, default=1)
+        block = widest * widest * 4 * setup.itemsize * 4
+        if block > setup.max_memory:
+            b = self.bounds.index(widest)
+            raise MemoryLimitError(
+                f"the MPS may reach bond dimension {widest} (bond {b}, between qubits {b} "
+                f"and {b + 1}); its two-site blocks need about {format_bytes(block)}, "
+                f"over max_memory={format_bytes(setup.max_memory)}; pass max_bond= to "
+                "truncate")
+        self.block_bytes = block
+
+    @classmethod
+    def unavailable(cls, setup: Setup) -> str | None:
+        if setup.max_bond is None:
+            return "auto truncates only when max_bond is given"
+        if 2**setup.num_qubits * setup.itemsize <= setup.max_memory:
+            return "the exact state fits, and auto does not truncate then"
+        return None
+
+    def estimate(self) -> Estimate:
+        sc = self.schedule
+        flops = mps_flops(sc, self.setup.max_bond)
+        one_d = sc.swaps <= len(self.setup.ops)
+        shape = "1D-like" if one_d else "not 1D-like"
+        note = (f"the circuit is {shape} ({sc.swaps} routing swaps): MPS with max_bond="
+                f"{self.setup.max_bond}, fidelity estimated per call")
+        # a circuit that needs more routing swaps than it has gates is no MPS circuit:
+        # its cost is not the schedule's but that of the bonds it cannot represent
+        return Estimate(flops if one_d else float("inf"), self.block_bytes, True, note)
+
+    def prepare(self) -> None:
+        pass
+
+    def plans(self) -> tuple[Plan, ...]:
+        return ()
+
+    def explain(self) -> list[str]:
+        s, sc = self.setup, self.schedule
+        return [f"mps: {len(sc.steps)} steps ({sc.swaps} routing swaps), max_bond="
+                f"{s.max_bond}, cutoff={s.cutoff:g}, bond dimensions up to "
+                f"{max(self.bounds, default=1)}, about {mps_flops(sc, s.max_bond):.3g} "
+                "FLOPs per simulation; the fidelity estimate comes with each result "
+                "(Program.evaluate)"]
+
+    def batch_limit(self) -> int:
+        return MAX_BATCH
+
+    def simulate_all(self, values: Values, shifts: dict | None = None) -> list[MPS]:
+        """One MPS per parameter vector of the call (one when unbatched)."""
+        s, e = self.setup, self.setup.evaluator
+        batch, shifts = check_shifts(values, shifts, e.real_dtype)
+        tables = e.tables(values, shifts)
+        consts = e.constants(values.vals)
+        states = []
+        for b in range(batch or 1):
+            rows = [unbind(t[b] if t.ndim > len(k.shape) + 1 else t)
+                    for t, k in zip(tables, e.kinds)]
+            gates = [consts[row] if kind < 0 else rows[kind][row]
+                     for kind, row in self.gate_refs]
+            states.append(simulate(self.schedule, gates, consts[0], max_bond=s.max_bond,
+                                   cutoff=s.cutoff, diagonal=self.diagonal))
+        warn_fidelity(min(m.fidelity for m in states), s.min_fidelity)
+        return states
+
+    def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
+        terms, operators = self.setup.terms, self.operators
+        assert terms is not None and operators is not None
+        batch = values.batch if not shifts else len(next(iter(shifts.values())))
+        states = self.simulate_all(values, shifts)
+        ops = operators.on(states[0].tensors[0])
+        out = [m.expectation_terms(terms, ops) for m in states]
+        total = out[0] if batch is None else do("stack", out)
+        fidelity = np.array([m.fidelity for m in states])
+        return total + 0.0 * do("sum", values.vals, axis=-1), \
+            {"fidelity": float(fidelity[0]) if batch is None else fidelity}
+
+    def simulate(self, values: Values) -> MPS:
+        return self.simulate_all(values)[0]
+
+    def state(self, values: Values):
+        n, s = self.setup.num_qubits, self.setup
+        if 2**n * s.itemsize > s.max_memory:
+            raise MemoryLimitError(f"a {n}-qubit state vector needs "
+                                   f"{format_bytes(2**n * s.itemsize)}, over max_memory")
+        states = [m.to_dense() for m in self.simulate_all(values)]
+        return states[0] if values.batch is None else do("stack", states)
+
+    def amplitude(self, values: Values, onehot: np.ndarray):
+        return self.simulate(values).amplitude(onehot.argmax(-1))
+
+    def probabilities(self, values: Values, qubits):
+        if qubits is None:
+            psi = self.state(values)
+            return do("real", psi * do("conj", psi))
+        return self.simulate(values).probabilities(qubits)
+
+    def sample(self, values: Values, shots: int, rng: np.random.Generator) -> np.ndarray:
+        return self.simulate(values).sample(shots, rng)
+
+
+def bond_bounds(schedule: Schedule, max_bond: int | None) -> list[int]:
+    """The largest bond dimension each bond can reach: limited by the qubits on
+    either side, by 4 per two-site step across it, and by ``max_bond``."""
+    n = schedule.n
+    out = []
+    for b, cross in enumerate(schedule.crossings):
+        exp = min(b + 1, n - b - 1, 2 * cross)
+        chi = 2**exp
+        out.append(chi if max_bond is None else min(chi, max_bond))
+    return out
+
+
+def mps_flops(schedule: Schedule, max_bond: int | None) -> float:
+    """About how many FLOPs one simulation takes: an SVD of ``2 chi x 2 chi`` per
+    two-site step, at the bounded bond dimension."""
+    bound = bond_bounds(schedule, max_bond)
+    total = 0.0
+    for st in schedule.steps:
+        if st.width > 1:
+            chi = max(bound[st.site:st.site + st.width - 1])
+            total += 8.0 * (2 * chi) ** 3 * (st.width - 1)
+    return total
