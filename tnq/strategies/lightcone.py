@@ -3,9 +3,10 @@ per structural group of cones.
 
 At compile time the observable's terms are reduced to their lightcones and
 grouped by structure (:mod:`tnq.compile.lightcone`), and each
-:class:`~tnq.compile.ConeGroup` becomes a :class:`GroupRecipe`: for every gate kind, the rows of the kind's table that its members need
-(``(M, V)`` for positions that differ between members, ``(S,)`` for shared
-ones), stacked constants, and the operand order of its network. A call builds
+:class:`~tnq.compile.ConeGroup` becomes a :class:`GroupRecipe`: for every gate
+kind, the rows of the kind's table that its members need (``(M, V)`` for
+positions that differ between members, ``(S,)`` for shared ones), stacked
+constants, and the operand order of its network. A call builds
 every kind's table once (:meth:`tnq.contract.Evaluator.tables`), then per
 group takes its rows with one indexing operation per kind, and contracts.
 Nothing loops over terms.
