@@ -12,6 +12,7 @@ from .errors import (
     ParameterError,
     QasmError,
     TnqError,
+    UnsupportedError,
 )
 from .gates import GATES, gate_matrix
 from .gradients import (
@@ -24,7 +25,7 @@ from .gradients import (
 )
 from .observables import DenseOperator, Observable, PauliString, X, Y, Z, observable
 from .plan import PathCache, Plan
-from .program import Program, compile
+from .program import Program, Result, compile
 from .qasm import from_qasm, to_qasm
 from .symbols import Symbol, SymbolVector, inputs, parameters
 
@@ -50,7 +51,8 @@ __all__ = [
     "compile", "Program", "expectation", "amplitude", "state",
     "probabilities", "sample", "from_qasm", "to_qasm", "Plan", "PathCache",
     "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
-    "CompileError", "MemoryLimitError", "GradientError", "ExecutorError",
+    "CompileError", "MemoryLimitError", "GradientError", "ExecutorError", "UnsupportedError",
+    "Result",
     "value_and_grad", "param_shift", "Gradient", "Executor", "TnqExecutor",
     "measurement_settings",
 ]
