@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import sys
 import time
 import traceback
@@ -296,7 +297,12 @@ def main() -> None:
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE.json", "AFTER.json"),
                     help="print two result files side by side instead of running")
     ap.add_argument("--list", action="store_true", help="list the row names and exit")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of Python's and numpy's global generators, which cotengra's "
+                         "path search draws from: the same paths before and after a change")
     args = ap.parse_args()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
     if args.compare:
         compare(*args.compare)
     elif args.list:

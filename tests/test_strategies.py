@@ -172,8 +172,9 @@ def test_an_unpickled_program_searches_no_paths(tmp_path):
         "program = pickle.loads(open(sys.argv[1], 'rb').read())\n"
         "p = np.array([float(x) for x in sys.argv[2].split(',')])\n"
         "print(repr(float(program(p))), repr(complex(program.amplitude('0' * 8, p))))\n")
-    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "program.pkl"),
-                          ",".join(repr(float(x)) for x in p)], capture_output=True, text=True, timeout=120)
+    numbers = ",".join(repr(float(x)) for x in p)
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "program.pkl"), numbers],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     value, amp = out.stdout.split()
     assert abs(float(value) - float(program(p))) < ATOL
@@ -224,3 +225,16 @@ def test_auto_reason_lists_every_strategy():
     for name in REGISTRY:
         assert f"{name}:" in program.reason or name == program.strategy
     assert "not considered (auto truncates only when max_bond is given)" in program.reason
+
+
+@pytest.mark.parametrize("strategy", list(REGISTRY))
+def test_one_vector_outputs_refuse_a_batch(strategy):
+    program = compiled(strategy)
+    batch = params(27, rows=2)
+    with pytest.raises(tnq.ParameterError, match="batch of 2"):
+        program.amplitude("00000", batch)
+    with pytest.raises(tnq.ParameterError, match="batch of 2"):
+        program.probabilities(batch, qubits=[0, 1])
+    with pytest.raises(tnq.ParameterError, match="got a batch"):
+        program.sample(3, batch)
+    assert program.probabilities(batch).shape == (2, 32)  # all qubits: batched

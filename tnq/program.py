@@ -279,11 +279,7 @@ class Program:
         >>> psi.bond_dims[:3], psi.fidelity
         ((2, 2, 2), 1.0)
         """
-        values = self._values(params, inputs, like, "simulate")
-        if values.batch is not None:
-            raise ParameterError(f"simulate takes one parameter vector, got a batch of "
-                                 f"{values.batch}")
-        return self._strategy.simulate(values)
+        return self._strategy.simulate(self._values(params, inputs, like, "simulate"))
 
     def _values(self, params, inputs, like, output: str) -> Values:
         """The call's checked values, for an output and a transformation the

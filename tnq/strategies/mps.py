@@ -21,7 +21,7 @@ from autoray import do
 
 from ..compile.route import Schedule, route
 from ..contract import Values, unbind
-from ..errors import MemoryLimitError
+from ..errors import MemoryLimitError, ParameterError
 from ..mps import MPS, simulate, warn_fidelity
 from ..plan import Plan, format_bytes
 from .base import MAX_BATCH, Estimate, Setup, Strategy, TermOperators
@@ -124,6 +124,9 @@ class MpsStrategy(Strategy):
             {"fidelity": float(fidelity[0]) if batch is None else fidelity}
 
     def simulate(self, values: Values) -> MPS:
+        if values.batch is not None:
+            raise ParameterError(f"simulate, amplitudes and marginals of an MPS take one "
+                                 f"parameter vector, got a batch of {values.batch}")
         return self.simulate_all(values)[0]
 
     def state(self, values: Values):
