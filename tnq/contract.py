@@ -282,6 +282,18 @@ class Evaluator:
 
         return self._backend_cache.get(key, make)
 
+    def shifts(self, values: Values, shifts: dict | None) -> tuple[int | None, dict | None]:
+        """The call's batch size (that of ``shifts`` when given), and ``shifts``
+        checked and moved to the values' backend (see :meth:`tables`)."""
+        if not shifts:
+            return values.batch, shifts
+        sizes = {s.shape[0] for s in shifts.values()}
+        if len(sizes) != 1 or (values.batch is not None and sizes != {values.batch}):
+            raise ParameterError(f"shift batches {sorted(sizes)} do not match the "
+                                 f"parameter batch {values.batch}")
+        return sizes.pop(), {j: to_backend(np.asarray(s, dtype=self.real_dtype), values.vals)
+                             for j, s in shifts.items()}
+
     def tables(self, values: Values, shifts: dict | None = None) -> list:
         """Every symbolic kind's gate tensors, stacked: ``(k, *shape)``, or
         ``(B, k, *shape)`` for a kind batched by ``values`` or ``shifts``.

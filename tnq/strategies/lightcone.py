@@ -27,7 +27,7 @@ from ..errors import MemoryLimitError
 from ..memo import Memo
 from ..plan import Plan, make_plan
 from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy
-from .networks import ClosedNetworkOutputs, NetworkOutputs, check_shifts
+from .networks import ClosedNetworkOutputs, NetworkOutputs
 
 __all__ = ["GroupRecipe", "LightconeStrategy"]
 
@@ -224,7 +224,7 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
         """The sum over groups of their members' ``<O>``, plus the constant."""
         e = self.evaluator
-        batch, shifts = check_shifts(values, shifts, e.real_dtype)
+        batch, shifts = e.shifts(values, shifts)
         tables = e.tables(values, shifts)
         kinds = values.batched | frozenset(shifts or ())
         plans = self.group_plans(kinds, batch or 1)

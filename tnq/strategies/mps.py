@@ -25,7 +25,6 @@ from ..errors import MemoryLimitError, ParameterError
 from ..mps import MPS, simulate, warn_fidelity
 from ..plan import Plan, format_bytes
 from .base import MAX_BATCH, Estimate, Setup, Strategy, TermOperators
-from .networks import check_shifts
 
 __all__ = ["MpsStrategy", "bond_bounds", "mps_flops"]
 
@@ -92,12 +91,17 @@ class MpsStrategy(Strategy):
                 "(Program.evaluate)"]
 
     def batch_limit(self) -> int:
-        return MAX_BATCH
+        """Rows are simulated one by one but their states are kept until the
+        call returns: as many as fit ``max_memory`` at the bounded bond dimensions."""
+        s = self.setup
+        chis = [1] + self.bounds + [1]
+        per_state = sum(2 * a * b for a, b in zip(chis, chis[1:])) * s.itemsize
+        return int(max(1, min(MAX_BATCH, s.max_memory // per_state)))
 
     def simulate_all(self, values: Values, shifts: dict | None = None) -> list[MPS]:
         """One MPS per parameter vector of the call (one when unbatched)."""
         s, e = self.setup, self.setup.evaluator
-        batch, shifts = check_shifts(values, shifts, e.real_dtype)
+        batch, shifts = e.shifts(values, shifts)
         tables = e.tables(values, shifts)
         consts = e.constants(values.vals)
         states = []
@@ -114,8 +118,8 @@ class MpsStrategy(Strategy):
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
         terms, operators = self.setup.terms, self.operators
         assert terms is not None and operators is not None
-        batch = values.batch if not shifts else len(next(iter(shifts.values())))
         states = self.simulate_all(values, shifts)
+        batch = None if values.batch is None and not shifts else len(states)
         ops = operators.on(states[0].tensors[0])
         out = [m.expectation_terms(terms, ops) for m in states]
         total = out[0] if batch is None else do("stack", out)

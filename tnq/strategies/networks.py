@@ -21,25 +21,12 @@ from ..memo import Memo
 from ..plan import Plan, make_plan
 from .base import Setup
 
-__all__ = ["NetworkOutputs", "ClosedNetworkOutputs", "SAMPLE_BLOCK", "DENSE_SAMPLE_QUBITS",
-           "check_shifts"]
+__all__ = ["NetworkOutputs", "ClosedNetworkOutputs", "SAMPLE_BLOCK", "DENSE_SAMPLE_QUBITS"]
 
 SAMPLE_BLOCK = 8
 """Qubits sampled per step when sampling from a closed network."""
 DENSE_SAMPLE_QUBITS = 20
 """Up to this many qubits, samples are drawn from the exact probability vector."""
-
-
-def check_shifts(values, shifts: dict | None, real_dtype: str) -> tuple[int | None, dict | None]:
-    """The call's batch size, and ``shifts`` checked and on the values' backend."""
-    if not shifts:
-        return values.batch, shifts
-    sizes = {s.shape[0] for s in shifts.values()}
-    if len(sizes) != 1 or (values.batch is not None and sizes != {values.batch}):
-        raise ParameterError(f"shift batches {sorted(sizes)} do not match the "
-                             f"parameter batch {values.batch}")
-    return sizes.pop(), {j: to_backend(np.asarray(s, dtype=real_dtype), values.vals)
-                         for j, s in shifts.items()}
 
 
 class NetworkOutputs:
@@ -89,7 +76,7 @@ class NetworkOutputs:
     def state(self, values, shifts: dict | None = None):
         """The state, ``(2**n,)`` or ``(B, 2**n)`` for batched values or shifts."""
         e, n = self.setup.evaluator, self.setup.num_qubits
-        batch, shifts = check_shifts(values, shifts, e.real_dtype)
+        batch, shifts = e.shifts(values, shifts)
         kinds = values.batched | frozenset(shifts or ())
         plan, refs = self.plan(("state", kinds),
                                lambda: state_network(self.setup.ops, n, e.batched_ops(kinds)),
