@@ -1,14 +1,21 @@
-"""Symbolic gate parameters: trainable parameters and data inputs.
+"""Symbolic gate parameters: named vectors of trainable parameters and data inputs.
 
-A gate parameter is a constant, an affine function ``a*theta[k] + b`` of one
-trainable parameter, or an affine function of one data input ``x[j]``.
-Symbols are frozen; arithmetic with numbers returns new symbols.
+A gate parameter is a constant, or an affine function ``a*v[k] + b`` of one
+symbol ``v[k]`` of a :class:`SymbolVector`. A vector has an identity and a
+name: two calls of :func:`parameters` give two different vectors, even with
+the same size. Symbols are frozen; arithmetic with numbers returns new symbols.
+
+A circuit lists the vectors it uses in order of first use (its
+:class:`Layout`); a Program takes them as one flat array in that order, or as
+a mapping from name to array.
 
 Examples
 --------
->>> theta = parameters(4)
->>> 2 * theta[1] + 0.5
-2*theta[1] + 0.5
+>>> gamma, beta = parameters(2, "gamma"), parameters(2, "beta")
+>>> 2 * gamma[1] + 0.5
+2*gamma[1] + 0.5
+>>> gamma[0] == beta[0]
+False
 >>> inputs(3)[2]
 x[2]
 """
@@ -17,30 +24,84 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["Symbol", "SymbolVector", "parameters", "inputs"]
+__all__ = ["Symbol", "SymbolVector", "Layout", "parameters", "inputs", "KINDS"]
 
-_NAMES = {"param": "theta", "input": "x"}
+KINDS = {"param": "theta", "input": "x"}
+"""Symbol kinds and the default name of a vector of each."""
+
+FEATURES = (
+    "a gate angle is a*v[k] + b for one parameter or input symbol v[k]. Compute other functions of your data beforehand and pass them as inputs: "
+    "for a ZZ feature map, x = tnq.inputs(3) with inputs=[a, b, (pi - a) * (pi - b)] "
+    "and the angle x[2]; for an arctan encoding, inputs=np.arctan(data)"
+)
+
+
+@dataclass(frozen=True)
+class SymbolVector:
+    """A named vector of symbols: ``theta[k]`` gives one :class:`Symbol`.
+
+    Made by :func:`parameters` and :func:`inputs`; every vector made is distinct
+    (its ``uid``), whatever its name and size.
+    """
+
+    kind: str
+    size: int
+    name: str
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False)
+
+    def __getitem__(self, index: int) -> Symbol:
+        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
+            raise ParameterError(f"{self.name} index must be an integer, got {index!r}")
+        k = int(index) + (self.size if index < 0 else 0)
+        if not 0 <= k < self.size:
+            raise ParameterError(
+                f"{self.name}[{index}] is out of range for a vector of size {self.size}")
+        return Symbol(self, k)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        return (self[k] for k in range(self.size))
+
+    def __repr__(self) -> str:
+        return f"{'parameters' if self.kind == 'param' else 'inputs'}({self.size}, {self.name!r})"
 
 
 @dataclass(frozen=True)
 class Symbol:
-    """``scale * source[index] + offset`` for one trainable parameter or data input."""
+    """``scale * vector[index] + offset`` for one trainable parameter or data input."""
 
-    kind: str
+    vector: SymbolVector
     index: int
-    size: int
     scale: float = 1.0
     offset: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """``"param"`` (trainable) or ``"input"`` (data)."""
+        return self.vector.kind
+
+    @property
+    def size(self) -> int:
+        return self.vector.size
+
+    @property
+    def name(self) -> str:
+        return self.vector.name
 
     def _affine(self, scale: float, offset: float) -> Symbol:
         for v in (scale, offset):
             if not math.isfinite(v):
                 raise ParameterError(f"non-finite coefficient {v!r} applied to {self!r}")
-        return Symbol(self.kind, self.index, self.size, scale, offset)
+        return Symbol(self.vector, self.index, scale, offset)
 
     def __mul__(self, other: object) -> Symbol:
         a = _real(other, self, "*")
@@ -53,6 +114,9 @@ class Symbol:
         if a == 0:
             raise ParameterError(f"division of {self!r} by zero")
         return self._affine(self.scale / a, self.offset / a)
+
+    def __rtruediv__(self, other: object) -> Symbol:
+        raise _not_affine(f"{other!r} / {self!r}")
 
     def __add__(self, other: object) -> Symbol:
         return self._affine(self.scale, self.offset + _real(other, self, "+"))
@@ -71,66 +135,145 @@ class Symbol:
     def __pos__(self) -> Symbol:
         return self
 
+    def __pow__(self, other: object) -> Symbol:
+        raise _not_affine(f"{self!r} ** {other!r}")
+
+    def __rpow__(self, other: object) -> Symbol:
+        raise _not_affine(f"{other!r} ** {self!r}")
+
+    def __abs__(self) -> Symbol:
+        raise _not_affine(f"abs({self!r})")
+
+    def __float__(self) -> float:
+        raise _not_affine(f"a function of {self!r} (math functions need a number)")
+
+    # numpy: arithmetic with numpy numbers stays affine; any other ufunc is refused
+    _UFUNCS = {"add": "__add__", "subtract": "__sub__", "multiply": "__mul__",
+               "true_divide": "__truediv__", "divide": "__truediv__"}
+
+    def __array_ufunc__(self, ufunc, method, *args, **kwargs):
+        name = ufunc.__name__
+        if method == "__call__" and not kwargs and len(args) == 2 and name in self._UFUNCS:
+            a, b = args
+            if a is self:
+                return getattr(self, self._UFUNCS[name])(b)
+            if name in ("add", "multiply"):
+                return getattr(self, self._UFUNCS[name])(a)
+            if name == "subtract":
+                return self.__rsub__(a)
+        if method == "__call__" and len(args) == 1 and name in ("negative", "positive"):
+            return -self if name == "negative" else self
+        shown = ", ".join(repr(a) for a in args)
+        raise _not_affine(f"np.{name}({shown})")
+
     def value(self, params, inputs) -> float:
         """The numeric value given the parameter and input vectors."""
         src = params if self.kind == "param" else inputs
         return self.scale * float(src[self.index]) + self.offset
 
     def __repr__(self) -> str:
-        base = f"{_NAMES[self.kind]}[{self.index}]"
+        base = f"{self.vector.name}[{self.index}]"
         text = base if self.scale == 1 else f"{self.scale:g}*{base}"
         if self.offset:
             text += f" {'+' if self.offset > 0 else '-'} {abs(self.offset):g}"
         return text
 
 
+def _not_affine(what: str) -> ParameterError:
+    return ParameterError(f"{what} is not an affine function of a single symbol: {FEATURES}")
+
+
 def _real(other: object, sym: Symbol, op: str) -> float:
     if isinstance(other, Symbol):
-        raise ParameterError(
-            f"cannot combine {sym!r} {op} {other!r}: a gate parameter is an affine "
-            "function of a single symbol (a*theta[k] + b); use separate gates instead"
-        )
+        raise _not_affine(f"{sym!r} {op} {other!r}")
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
+        return float(other)
+    if isinstance(other, np.ndarray) and other.shape == () and np.isrealobj(other) \
+            and other.dtype != bool:
         return float(other)
     raise ParameterError(f"cannot combine {sym!r} {op} {other!r}: expected a real number")
 
 
-@dataclass(frozen=True)
-class SymbolVector:
-    """A vector of symbols: ``theta[k]`` gives one :class:`Symbol`."""
-
-    kind: str
-    size: int
-
-    def __getitem__(self, index: int) -> Symbol:
-        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
-            raise ParameterError(f"{_NAMES[self.kind]} index must be an integer, got {index!r}")
-        k = int(index) + (self.size if index < 0 else 0)
-        if not 0 <= k < self.size:
-            raise ParameterError(
-                f"{_NAMES[self.kind]}[{index}] is out of range for a vector of size {self.size}"
-            )
-        return Symbol(self.kind, k, self.size)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __iter__(self):
-        return (self[k] for k in range(self.size))
-
-
-def _vector(kind: str, size: int) -> SymbolVector:
+def _vector(kind: str, size: int, name: str | None) -> SymbolVector:
+    what = "parameters" if kind == "param" else "inputs"
     if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
-        raise ParameterError(f"the number of {_NAMES[kind]} symbols must be a positive integer, "
-                             f"got {size!r}")
-    return SymbolVector(kind, int(size))
+        raise ParameterError(f"tnq.{what}: the size must be a positive integer, got {size!r}")
+    name = KINDS[kind] if name is None else name
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ParameterError(f"tnq.{what}: the name must be an identifier such as "
+                             f"'gamma', got {name!r}")
+    return SymbolVector(kind, int(size), name)
 
 
-def parameters(size: int) -> SymbolVector:
-    """``size`` trainable parameters ``theta[0..size-1]``; numbers arrive per call."""
-    return _vector("param", size)
+def parameters(size: int, name: str | None = None) -> SymbolVector:
+    """``size`` trainable parameters ``name[0..size-1]``; numbers arrive per call.
+
+    Parameters
+    ----------
+    size : int
+    name : str, optional
+        The vector's name (default ``"theta"``): how its symbols print, and its
+        key when a Program is given a mapping ``{name: values}``. Two different
+        vectors with one name cannot be used in one circuit.
+
+    Examples
+    --------
+    >>> gamma = parameters(3, "gamma")
+    >>> gamma[2], len(gamma)
+    (gamma[2], 3)
+    """
+    return _vector("param", size, name)
 
 
-def inputs(size: int) -> SymbolVector:
-    """``size`` data inputs ``x[0..size-1]`` (for encodings), given per call as ``inputs=``."""
-    return _vector("input", size)
+def inputs(size: int, name: str | None = None) -> SymbolVector:
+    """``size`` data inputs ``name[0..size-1]`` (default name ``"x"``), for encodings;
+    given per call as ``inputs=``."""
+    return _vector("input", size, name)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The symbol vectors of a circuit, of each kind in order of first use, and
+    where each sits in the flat vector of its kind that a Program takes."""
+
+    params: tuple[SymbolVector, ...] = ()
+    inputs: tuple[SymbolVector, ...] = ()
+
+    def vectors(self, kind: str) -> tuple[SymbolVector, ...]:
+        return self.params if kind == "param" else self.inputs
+
+    def size(self, kind: str) -> int:
+        """The length of the flat vector of ``kind``."""
+        return sum(v.size for v in self.vectors(kind))
+
+    def offsets(self, kind: str) -> dict[str, int]:
+        """Each vector's first position in the flat vector, by uid."""
+        out, at = {}, 0
+        for v in self.vectors(kind):
+            out[v.uid] = at
+            at += v.size
+        return out
+
+    def flat(self, kind: str) -> SymbolVector | None:
+        """The single vector of ``kind`` when there is one; otherwise (several)
+        a vector standing for their concatenation; ``None`` when there is none."""
+        vs = self.vectors(kind)
+        if len(vs) <= 1:
+            return vs[0] if vs else None
+        name = "params" if kind == "param" else "inputs"
+        return SymbolVector(kind, self.size(kind), name, uid=f"flat-{kind}")
+
+    def flatten(self, symbol: Symbol, offsets: dict[str, dict[str, int]]) -> Symbol:
+        """``symbol`` as a symbol of its kind's flat vector (``offsets`` from
+        :meth:`offsets` per kind)."""
+        vs = self.vectors(symbol.kind)
+        if len(vs) == 1:
+            return symbol
+        flat = self.flat(symbol.kind)
+        assert flat is not None
+        return Symbol(flat, offsets[symbol.kind][symbol.vector.uid] + symbol.index,
+                      symbol.scale, symbol.offset)
+
+    def describe(self, kind: str) -> str:
+        """``"gamma (2), beta (2)"``: the vectors of ``kind`` in order."""
+        return ", ".join(f"{v.name} ({v.size})" for v in self.vectors(kind)) or "none"

@@ -60,12 +60,15 @@ class Cone:
         canonical order that is equally valid).
     qubits : tuple of int
         Every qubit the reduced network touches: sorted, or in canonical order.
+    row : int
+        Its row in the :class:`~tnq.compile.TermGroups` it was reduced from.
     """
 
     support: tuple[int, ...]
     operator: np.ndarray
     ops: tuple[int, ...]
     qubits: tuple[int, ...]
+    row: int = -1
 
 
 class _Wiring:
@@ -152,9 +155,9 @@ def reduce_cones(ops: Sequence[Op], n: int, terms: TermGroups) -> list[Cone]:
     """One reduced :class:`Cone` per support of ``terms``."""
     wiring = _Wiring(ops, n)
     cones = []
-    for support, operator in zip(terms.supports, terms.operators):
+    for row, (support, operator) in enumerate(zip(terms.supports, terms.operators)):
         kept, qubits = reduce_cone(ops, wiring, support, _diagonal_on(operator, len(support)))
-        cones.append(Cone(support, operator, kept, qubits))
+        cones.append(Cone(support, operator, kept, qubits, row))
     return cones
 
 
@@ -200,7 +203,7 @@ def canonical(ops: Sequence[Op], cone: Cone, seen: dict | None = None) -> tuple[
     support = tuple(cone.support[j] for j in order)
     return (Cone(support, _permuted(cone.operator, order),
                  tuple(cone.ops[i] for i in gate_order),
-                 tuple(cone.qubits[j] for j in qubit_order)),
+                 tuple(cone.qubits[j] for j in qubit_order), cone.row),
             key + (cone.operator.shape,))
 
 

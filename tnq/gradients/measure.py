@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,8 @@ class Setting:
     """One measurement setting: a Pauli basis per qubit, and the terms it measures.
 
     ``terms`` holds ``(coefficient, qubits)`` pairs: each term's value on a shot
-    is ``coefficient * (-1) ** (number of 1s among its qubits)``.
+    is ``coefficient * (-1) ** (number of 1s among its qubits)``. For several
+    observables a coefficient is a ``(K,)`` array: the term's weight in each.
     """
 
     bases: tuple[tuple[int, str], ...]
@@ -43,19 +45,20 @@ class Setting:
                 out.sdg(q).h(q)
         return out
 
-    def estimate(self, counts: Mapping[str, int], num_qubits: int) -> tuple[float, float]:
-        """Mean of this setting's terms and the variance of that mean, from ``counts``."""
+    def estimate(self, counts: Mapping[str, int], num_qubits: int):
+        """Mean of this setting's terms and the variance of that mean, from
+        ``counts`` (floats; ``(K,)`` arrays for several observables)."""
         bits, weights = counts_array(counts, num_qubits)
         shots = weights.sum()
-        values = np.zeros(len(weights))
-        for coeff, qubits in self.terms:
-            parity = bits[:, list(qubits)].sum(axis=1) % 2
-            values += coeff * (1 - 2 * parity)
-        mean = float(weights @ values / shots)
-        if shots < 2:
-            return mean, float("inf")
-        var = float(weights @ (values - mean) ** 2 / (shots - 1))
-        return mean, var / shots
+        scalar = not self.terms or np.ndim(self.terms[0][0]) == 0
+        coeffs = np.array([np.atleast_1d(c) for c, _ in self.terms])  # (T, K)
+        signs = np.stack([1 - 2 * (bits[:, list(qs)].sum(axis=1) % 2) for _, qs in self.terms],
+                         axis=1)  # (outcomes, T)
+        values = signs @ coeffs  # (outcomes, K)
+        mean = weights @ values / shots
+        var = np.full_like(mean, np.inf) if shots < 2 else \
+            weights @ (values - mean) ** 2 / (shots - 1) / shots
+        return (float(mean[0]), float(var[0])) if scalar else (mean, var)
 
 
 def counts_array(counts: Mapping[str, int], num_qubits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,11 +68,14 @@ def counts_array(counts: Mapping[str, int], num_qubits: int) -> tuple[np.ndarray
     return (bits - ord("0")).astype(np.int64), np.array([counts[k] for k in keys], dtype=float)
 
 
-def measurement_settings(obs) -> tuple[tuple[Setting, ...], float]:
+def measurement_settings(obs) -> tuple[tuple[Setting, ...], Any]:
     """Group a Pauli sum's terms into qubit-wise commuting settings.
 
     Returns the settings and the constant (identity) part. Greedy: terms with
-    the most qubits first, each into the first setting it fits.
+    the most qubits first, each into the first setting it fits. For a list of
+    observables, their Pauli strings are measured together (a string shared
+    by several is measured once) and coefficients and constants are ``(K,)``
+    arrays.
 
     Examples
     --------
@@ -77,20 +83,26 @@ def measurement_settings(obs) -> tuple[tuple[Setting, ...], float]:
     >>> [s.bases for s in settings], const
     ([((0, 'Z'), (1, 'Z'), (2, 'Z')), ((0, 'X'), (1, 'X'), (2, 'X'))], 2.0)
     """
-    obs = as_observable(obs)
-    constant = 0.0
+    vector = isinstance(obs, (list, tuple))
+    observables = [as_observable(o) for o in obs] if vector else [as_observable(obs)]
+    constant = np.zeros(len(observables))
+    coeffs: dict[tuple, np.ndarray] = {}
     paulis: list[PauliString] = []
-    for k, term in enumerate(obs.terms):
-        if not isinstance(term, PauliString):
-            raise ObservableError(f"term {k} ({term}) is a dense operator; estimates from "
-                                  "shots need Pauli strings")
-        if abs(term.coeff.imag) > 1e-12:
-            raise ObservableError(f"term {k} ({term}) has a complex coefficient; a measured "
-                                  "observable must be Hermitian")
-        if term.paulis:
-            paulis.append(term)
-        else:
-            constant += term.coeff.real
+    for j, o in enumerate(observables):
+        for k, term in enumerate(o.terms):
+            if not isinstance(term, PauliString):
+                raise ObservableError(f"term {k} ({term}) is a dense operator; estimates "
+                                      "from shots need Pauli strings")
+            if abs(term.coeff.imag) > 1e-12:
+                raise ObservableError(f"term {k} ({term}) has a complex coefficient; a "
+                                      "measured observable must be Hermitian")
+            if not term.paulis:
+                constant[j] += term.coeff.real
+                continue
+            if term.paulis not in coeffs:
+                coeffs[term.paulis] = np.zeros(len(observables))
+                paulis.append(term)
+            coeffs[term.paulis][j] += term.coeff.real
     groups: list[tuple[dict[int, str], list[PauliString]]] = []
     for term in sorted(paulis, key=lambda t: -len(t.paulis)):
         for bases, members in groups:
@@ -102,9 +114,10 @@ def measurement_settings(obs) -> tuple[tuple[Setting, ...], float]:
             groups.append((dict(term.paulis), [term]))
     settings = tuple(
         Setting(tuple(sorted(bases.items())),
-                tuple((t.coeff.real, t.qubits) for t in members))
+                tuple((coeffs[t.paulis] if vector else float(coeffs[t.paulis][0]), t.qubits)
+                      for t in members))
         for bases, members in groups)
-    return settings, constant
+    return settings, (constant if vector else float(constant[0]))
 
 
 def check_counts(results, circuits, shots: int) -> list[Mapping[str, int]]:

@@ -12,8 +12,8 @@ from typing import Any
 from autoray import do
 
 from ..contract import Values
-from ..plan import Plan, format_bytes
-from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy, TermOperators
+from ..plan import Plan, format_bytes, pow2
+from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy, TermOperators, anchored
 from .networks import ClosedNetworkOutputs, NetworkOutputs
 
 __all__ = ["StateStrategy", "reduced_density", "apply_factors"]
@@ -39,9 +39,11 @@ class StateStrategy(ClosedNetworkOutputs, Strategy):
         note = f"a {n}-qubit state needs {format_bytes(memory)}"
         planned = self.networks.plan_if_made(("state", frozenset()))
         if planned is not None:
-            flops = planned.flops + sum(2.0 ** (n + 2 * len(sp)) for sp in supports)
+            flops = planned.flops + sum(pow2(n + 2 * len(sp)) for sp in supports)
             return Estimate(flops, max(memory, planned.peak * s.itemsize), True, note)
-        flops = len(s.ops) * 2.0 ** (n + 1) + sum(2.0 ** (n + len(sp)) for sp in supports)
+        # pow2 is math.inf beyond floats (more than about 1,020 qubits): never a candidate
+        flops = len(s.ops) * pow2(n + 1) if s.ops else 0.0
+        flops += sum(pow2(n + len(sp)) for sp in supports)
         return Estimate(flops, memory, False, note)
 
     def prepare(self) -> None:
@@ -64,14 +66,15 @@ class StateStrategy(ClosedNetworkOutputs, Strategy):
         n = self.setup.num_qubits
         psi = self.networks.state(values, shifts)
         cpsi = do("conj", psi)
-        total = 0.0
+        rows, rhos = [], {}
         for support, op in zip(terms.supports, operators.on(psi)):
             if op.ndim == 3:  # a long Pauli string: apply its factors, then overlap
-                total = total + do("sum", cpsi * apply_factors(psi, op, support, n), axis=-1)
+                rows.append(do("sum", cpsi * apply_factors(psi, op, support, n), axis=-1))
                 continue
-            rho = reduced_density(psi, cpsi, support, n)
-            total = total + do("sum", rho * op, axis=(-2, -1))
-        return do("real", total) + terms.constant, {}
+            if support not in rhos:  # several observables: rows may share a support
+                rhos[support] = reduced_density(psi, cpsi, support, n)
+            rows.append(do("sum", rhos[support] * op, axis=(-2, -1)))
+        return anchored(operators.combine(rows), values), {}
 
 
 def reduced_density(psi, cpsi, support: tuple[int, ...], n: int):
