@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 import numbers
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from autoray import do
 
 from .errors import ParameterError
 
@@ -37,7 +39,8 @@ KINDS = {"param": "theta", "input": "x"}
 """Symbol kinds and the default name of a vector of each."""
 
 FEATURES = (
-    "a gate angle is a*v[k] + b for one parameter or input symbol v[k]. Compute other functions of your data beforehand and pass them as inputs: "
+    "a gate angle is a*v[k] + b for one parameter or input symbol v[k]. Compute other "
+    "functions of your data beforehand and pass them as inputs: "
     "for a ZZ feature map, x = tnq.inputs(3) with inputs=[a, b, (pi - a) * (pi - b)] "
     "and the angle x[2]; for an arctan encoding, inputs=np.arctan(data)"
 )
@@ -274,6 +277,63 @@ class Layout:
         return Symbol(flat, offsets[symbol.kind][symbol.vector.uid] + symbol.index,
                       symbol.scale, symbol.offset)
 
+    def pack(self, values, kind: str, convert: Callable | None = None):
+        """``values`` as the flat vector of ``kind``: a mapping ``{name: array}``
+        is checked and concatenated in layout order (arrays ``(size,)`` or
+        ``(batch, size)``; unbatched ones broadcast over a batch); anything else
+        is returned as it is. ``convert(array, like)`` moves an array to the
+        backend of ``like`` when the mapping mixes backends.
+
+        Examples
+        --------
+        >>> a, b = parameters(1, "a"), parameters(2, "b")
+        >>> Layout((a, b)).pack({"b": [2.0, 3.0], "a": [1.0]}, "param")
+        array([1., 2., 3.])
+        """
+        if not isinstance(values, Mapping):
+            return values
+        vectors = self.vectors(kind)
+        what = "params" if kind == "param" else "inputs"
+        names = [v.name for v in vectors]
+        if set(values) != set(names):
+            missing = [n for n in names if n not in values]
+            extra = [k for k in values if k not in names]
+            raise ParameterError(
+                f"{what} given as a mapping with keys {sorted(map(str, values))}; the "
+                f"circuit's {what} vectors are {self.describe(kind)}"
+                + (f" (missing {missing})" if missing else "")
+                + (f" (unknown {extra})" if extra else ""))
+        parts = [_part(values[v.name], v, what) for v in vectors]
+        if len(parts) == 1:
+            return parts[0]
+        lead = {tuple(p.shape[:-1]) for p in parts} - {()}
+        if len(lead) > 1:
+            raise ParameterError(f"{what} vectors have different batch shapes {sorted(lead)}")
+        if lead:
+            (b,) = lead
+            parts = [p if len(p.shape) == 2 else do("broadcast_to", p[None], b + p.shape[-1:])
+                     for p in parts]
+        like = next((p for p in parts if not isinstance(p, np.ndarray)), parts[0])
+        if convert is not None:
+            parts = [p if type(p) is type(like) else convert(p, like) for p in parts]
+        return do("concatenate", parts, axis=-1)
+
     def describe(self, kind: str) -> str:
         """``"gamma (2), beta (2)"``: the vectors of ``kind`` in order."""
         return ", ".join(f"{v.name} ({v.size})" for v in self.vectors(kind)) or "none"
+
+
+def _part(x, v: SymbolVector, what: str):
+    """One vector's values of a mapping, as an array of shape ``(size,)`` or
+    ``(batch, size)``."""
+    if isinstance(x, (list, tuple, numbers.Number)):
+        try:
+            x = np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what}[{v.name!r}] must be real numbers, got {x!r}") \
+                from None
+    shape = tuple(getattr(x, "shape", ()))
+    if len(shape) not in (1, 2) or shape[-1] != v.size:
+        raise ParameterError(f"{what}[{v.name!r}] has shape {shape}; expected ({v.size},) "
+                             f"or (batch, {v.size})")
+    return x

@@ -125,7 +125,7 @@ def group_terms(observables: Observable | Sequence[Observable],
             qs = term.qubits
             if not qs:
                 constant[j] += term.coeff.real
-            elif _long(term):
+            elif isinstance(term, PauliString) and _long(term):
                 if term.paulis not in long_coeffs:
                     long_coeffs[term.paulis] = np.zeros(k_out)
                     slots.append(("long", term.paulis))
@@ -172,6 +172,7 @@ def _in_span(m: np.ndarray, rows: list[np.ndarray]) -> np.ndarray | None:
         return None
     a = np.array([r.ravel() for r in rows]).T
     coeffs = np.linalg.lstsq(a, m.ravel(), rcond=None)[0]
-    if np.linalg.norm(a @ coeffs - m.ravel()) > SPAN_RTOL * max(1.0, np.linalg.norm(m)):
+    scale = max(1.0, float(np.linalg.norm(m)))
+    if np.linalg.norm(a @ coeffs - m.ravel()) > SPAN_RTOL * scale:
         return None
     return coeffs.real

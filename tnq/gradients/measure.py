@@ -33,7 +33,7 @@ class Setting:
     """
 
     bases: tuple[tuple[int, str], ...]
-    terms: tuple[tuple[float, tuple[int, ...]], ...]
+    terms: tuple[tuple[Any, tuple[int, ...]], ...]
 
     def rotate(self, circuit: Circuit) -> Circuit:
         """A copy of ``circuit`` with the rotations that map each basis to Z."""
