@@ -8,15 +8,15 @@ import tnq
 
 PACKAGE = Path(tnq.__file__).parent
 LAYERS = [
-    ["errors", "memo"],
+    ["errors", "memo", "optional", "checks"],
     ["symbols", "gates", "observables", "circuit"],  # IR
-    ["qasm"],  # I/O
+    ["qasm", "qasm_lexer", "qasm_expr"],  # I/O
     ["compile"],  # networks, cones, schedules
     ["plan", "contract", "mps"],  # plans, contraction, the MPS engine
     ["strategies"],
     ["planner"],
     ["program"],
-    ["api", "gradients", "cli", "__init__"],  # gradients, executors, interop, CLI
+    ["api", "gradients", "cli", "__main__", "__init__"],  # gradients, executors, interop, CLI
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
@@ -42,10 +42,19 @@ def _imports(path: Path) -> set[str]:
             base = package[:len(package) - node.level + 1]
             target = base + (node.module.split(".") if node.module else [])
             if node.module is None or not target:
-                out |= {".".join(base + [a.name]) for a in node.names}
+                out |= {_submodule_or_package(base, a.name) for a in node.names}
             else:
                 out.add(".".join(target))
     return {m for m in out if m}
+
+
+def _submodule_or_package(package: list[str], name: str) -> str:
+    """``from <package> import name``: the submodule ``name`` if there is one,
+    otherwise a name defined by the package's ``__init__``."""
+    folder = PACKAGE.joinpath(*package)
+    if (folder / f"{name}.py").exists() or (folder / name).is_dir():
+        return ".".join(package + [name])
+    return ".".join(package) or "__init__"
 
 
 def _layer(module: str) -> int:

@@ -19,7 +19,7 @@ outer(0.3) a[0], a[1], b[0];
 U(0.1, 0.2, 0.3) b[0]; CX a[0], b[0];
 h a;   // broadcast over the register
 barrier a, b;
-measure a -> c[0];
+measure a[0] -> c[0];
 """)
     expected = [("rx", (0,), (0.6 - np.pi / 4,)), ("cp", (0, 2), (-(np.sin(0.3) / 2) ** 2,)),
                 ("h", (1,), ()), ("u3", (2,), (0.1, 0.2, 0.3)), ("cx", (0, 2), ()),

@@ -1,12 +1,36 @@
 """OpenQASM 2 import and export.
 
-:func:`from_qasm` reads a program using ``qelib1.inc`` gates, user ``gate``
-definitions (nested, with parameter expressions), ``barrier``, ``qreg`` and
-``creg``. Measurements are accepted only at the end of a qubit's life: tnq
-simulates the state before measurement, so final ``measure`` statements are
-ignored; a gate after a measurement on the same qubit is an error, as are
-``reset``, ``if`` and ``opaque``. Several quantum registers are laid out one
-after the other in declaration order.
+:func:`from_qasm` reads OpenQASM 2.0 as Qiskit's parser (``qiskit.qasm2``)
+reads it:
+
+- The built-in gates ``U(theta, phi, lambda)`` (equal to qelib1's ``u3``) and
+  ``CX`` are always defined. The 43 gates of ``qelib1.inc`` (``u3`` ... ``c4x``,
+  ``u0``, ``p``, ``sx``, ``rxx``, ...) are defined by ``include "qelib1.inc";``
+  and only then; pasting their ``gate`` definitions instead gives the same
+  unitaries up to global phase.
+- One namespace holds gates and registers: everything is defined before it is
+  used and never redefined. Gate bodies are checked where they are written.
+  Gate parameters and qubits are local to their definition.
+- Register sizes and indices are integers; a gate applied to registers is
+  broadcast over them (their sizes must agree; a single qubit joins every
+  application), and so is ``measure`` (register into register of the same
+  size, or qubit into bit).
+- Accepted leniencies: a bare ``barrier;``, empty statements and ``};``,
+  trailing commas in lists, single-quoted includes, zero-size registers and
+  programs without qubits, expressions of any depth.
+
+tnq simulates the state before measurement: final ``measure`` statements are
+ignored; a gate after a measurement of the same qubit is an error, and so are
+``reset``, ``if`` and ``opaque`` (refused where they appear, before the rest
+of the file is read). Several quantum registers are laid out one after the
+other in declaration order.
+
+A file is untrusted input. Every problem raises :class:`~tnq.QasmError` with
+its line and column, and two limits are checked before memory is used:
+:data:`MAX_OPERATIONS` gate applications after expanding ``gate`` definitions
+(nested calls counted) and :data:`MAX_QUBITS` qubits (and bits per classical
+register); raise them with ``from_qasm(text, max_operations=...,
+max_qubits=...)``.
 
 Examples
 --------
@@ -21,364 +45,676 @@ Examples
 
 from __future__ import annotations
 
-import math
+import numbers
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .circuit import Circuit
-from .errors import CircuitError, QasmError
+from .circuit import Circuit, Op
+from .errors import QasmError
 from .gates import GATES
+from .qasm_expr import EvalError, Expr, parse, value
+from .qasm_lexer import KEYWORDS, Lexer, Token, describe, where
 from .symbols import Symbol
 
-__all__ = ["from_qasm", "to_qasm", "QELIB1"]
+__all__ = ["from_qasm", "to_qasm", "QELIB1", "MAX_OPERATIONS", "MAX_QUBITS"]
+
+MAX_OPERATIONS = 10_000_000
+"""Default limit on gate applications after expanding ``gate`` definitions."""
+MAX_QUBITS = 100_000
+"""Default limit on qubits in all, and on the bits of each classical register."""
 
 QELIB1 = frozenset(
-    "u u1 u2 u3 p id x y z h s sdg t tdg sx sxdg rx ry rz cx cy cz ch swap ccx cswap crx "
-    "cry crz cu1 cp cu3 cu csx rxx rzz rccx rc3x c3x c3sqrtx c4x".split()
+    "u3 u2 u1 cx id u0 u p x y z h s sdg t tdg rx ry rz sx sxdg cz cy swap ch ccx cswap crx "
+    "cry crz cu1 cp cu3 csx cu rxx rzz rccx rc3x c3x c3sqrtx c4x".split()
 )
-_FUNCS = {"sin": math.sin, "cos": math.cos, "tan": math.tan, "exp": math.exp,
-          "ln": math.log, "sqrt": math.sqrt}
-_TOKEN = re.compile(r"""
-    (?P<ws>[ \t\r]+|//[^\n]*) | (?P<nl>\n)
-  | (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
-  | (?P<id>[A-Za-z_][A-Za-z0-9_]*) | (?P<str>"[^"\n]*")
-  | (?P<sym>->|==|[;,()\[\]{}+\-*/^])
-  | (?P<bad>.)""", re.VERBOSE)
+_SIZE_CAP = 10**30  # expansion sizes saturate here (no huge integers from hostile files)
+_CACHE_SIZE = 1 << 16
+# A gate application in one match: name, parameter text (no nested parentheses) and
+# argument text. Anything unusual falls back to the token-by-token reader.
+_FAST = re.compile(r"""(?:\s++|//[^\n]*+)*+
+    ([a-z]\w*+|U(?!\w)|CX(?!\w))\s*+
+    (?:\(([^()]*+)\)\s*+)?+
+    ([a-z][^;]*+);""", re.VERBOSE | re.ASCII)
+_ARG = re.compile(r"\s*+([a-z]\w*+)\s*+(?:\[\s*+(\d++)\s*+\])?+\s*+", re.ASCII)
+_NUM = r"\s*+[-+]?+(?:(?:\d++\.\d*+|\.\d++|\d++)[eE][-+]?+\d++|\d++\.\d*+|\.\d++|0|[1-9]\d*+)\s*+"
+_NUMBERS = re.compile(rf"{_NUM}(?:,{_NUM})*+(?:,\s*+)?+", re.ASCII)  # plain numbers, no expressions
 
 
-@dataclass(frozen=True)
-class _Tok:
-    kind: str
-    text: str
-    line: int
-    col: int
+@dataclass(frozen=True, eq=False)
+class _Gate:
+    """A gate known to the program: built in, from qelib1.inc, or defined.
+
+    ``prim`` is the registry gate a primitive becomes (``None`` for a
+    definition, whose ``body`` holds ``(callee, exprs, qubit indices, pos)``);
+    ``steps`` counts the applications one call expands into.
+    """
+
+    name: str
+    num_params: int
+    num_qubits: int
+    origin: str
+    prim: str | None = None
+    keep_params: bool = True
+    body: tuple = ()
+    steps: int = 1
 
 
-def _tokens(text: str) -> list[_Tok]:
-    out, line, start = [], 1, 0
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "bad"
-        col = m.start() - start + 1
-        if kind == "nl":
-            line, start = line + 1, m.end()
-        elif kind == "bad":
-            raise QasmError(f"unexpected character {m.group()!r}", line, col)
-        elif kind != "ws":
-            out.append(_Tok(kind, m.group(), line, col))
-    out.append(_Tok("eof", "end of input", line, len(text) - start + 1))
-    return out
+_BUILTINS = (_Gate("U", 3, 1, "as a built-in gate", prim="u3"),
+             _Gate("CX", 0, 2, "as a built-in gate", prim="cx"))
 
 
-@dataclass
-class _GateDef:
-    params: list[str]
-    qargs: list[str]
-    body: list  # (name, [expr], [qarg names], token)
-
-
-class _Parser:
-    def __init__(self, text: str):
-        self.toks = _tokens(text)
-        self.i = 0
-        self.qregs: dict[str, tuple[int, int]] = {}
-        self.cregs: dict[str, int] = {}
-        self.defs: dict[str, _GateDef] = {}
-        self.qelib = False
-        self.ops: list[tuple[str, tuple[int, ...], tuple[float, ...], _Tok]] = []
-        self.measured: set[int] = set()
-
-    # ------------------------------------------------------------- tokens
-    @property
-    def tok(self) -> _Tok:
-        return self.toks[self.i]
-
-    def error(self, msg: str, tok: _Tok | None = None) -> QasmError:
-        tok = tok or self.tok
-        return QasmError(msg, tok.line, tok.col)
-
-    def take(self, text: str | None = None, kind: str | None = None) -> _Tok:
-        tok = self.tok
-        if (text is not None and tok.text != text) or (kind is not None and tok.kind != kind):
-            want = repr(text) if text is not None else {"id": "a name", "num": "a number",
-                                                         "str": "a string"}[kind or "id"]
-            raise self.error(f"expected {want}, got {tok.text!r}")
-        self.i += 1
-        return tok
-
-    def accept(self, text: str) -> bool:
-        if self.tok.text == text:
-            self.i += 1
-            return True
-        return False
-
-    # ---------------------------------------------------------- statements
-    def program(self) -> Circuit:
-        if self.accept("OPENQASM"):
-            v = self.take(kind="num")
-            if not v.text.startswith("2"):
-                raise self.error(f"only OpenQASM 2 is supported, got version {v.text}", v)
-            self.take(";")
-        while self.tok.kind != "eof":
-            self.statement()
-        n = sum(size for _, size in self.qregs.values())
-        if n == 0:
-            raise QasmError("no qreg declared: the program has no qubits")
-        circuit = Circuit(n)
-        for name, qubits, params, tok in self.ops:
-            try:
-                circuit.apply(name, *qubits, params=params)
-            except CircuitError as exc:
-                raise QasmError(str(exc), tok.line, tok.col) from None
-        return circuit
-
-    def statement(self) -> None:
-        tok = self.tok
-        word = tok.text
-        if word == "include":
-            self.i += 1
-            f = self.take(kind="str")
-            if f.text.strip('"') != "qelib1.inc":
-                raise self.error(f"cannot include {f.text}: only \"qelib1.inc\" is known", f)
-            self.qelib = True
-            self.take(";")
-        elif word in ("qreg", "creg"):
-            self.i += 1
-            name = self.take(kind="id")
-            self.take("[")
-            size = int(self.take(kind="num").text)
-            self.take("]")
-            self.take(";")
-            if name.text in self.qregs or name.text in self.cregs:
-                raise self.error(f"register '{name.text}' is declared twice", name)
-            if word == "qreg":
-                self.qregs[name.text] = (sum(s for _, s in self.qregs.values()), size)
-            else:
-                self.cregs[name.text] = size
-        elif word == "gate":
-            self.gate_def()
-        elif word == "opaque":
-            raise self.error("opaque gates have no definition and cannot be simulated")
-        elif word in ("reset", "if"):
-            raise self.error(f"'{word}' is not supported: tnq simulates unitary circuits "
-                             "(final measurements only)")
-        elif word == "measure":
-            self.i += 1
-            qs = self.argument()
-            self.take("->")
-            self.creg_argument()
-            self.take(";")
-            self.measured.update(qs)
-        elif word == "barrier":
-            self.i += 1
-            self.arguments()
-            self.take(";")
-        elif tok.kind == "id":
-            self.application()
-        else:
-            raise self.error(f"expected a statement, got {word!r}")
-
-    def gate_def(self) -> None:
-        self.take("gate")
-        name = self.take(kind="id")
-        params = self.id_list("(", ")") if self.tok.text == "(" else []
-        qargs = [self.take(kind="id").text]
-        while self.accept(","):
-            qargs.append(self.take(kind="id").text)
-        self.take("{")
-        body = []
-        while not self.accept("}"):
-            t = self.tok
-            if t.text == "barrier":
-                self.i += 1
-                while self.tok.text != ";":
-                    self.i += 1
-                self.take(";")
-                continue
-            gname = self.take(kind="id")
-            exprs = self.expr_list() if self.tok.text == "(" else []
-            args = [self.take(kind="id")]
-            while self.accept(","):
-                args.append(self.take(kind="id"))
-            self.take(";")
-            for a in args:
-                if a.text not in qargs:
-                    raise self.error(f"'{a.text}' is not an argument of gate '{name.text}'", a)
-            body.append((gname, exprs, [a.text for a in args]))
-        self.defs[name.text] = _GateDef(params, qargs, body)
-
-    def id_list(self, open_: str, close: str) -> list[str]:
-        self.take(open_)
-        out = []
-        if not self.accept(close):
-            out.append(self.take(kind="id").text)
-            while self.accept(","):
-                out.append(self.take(kind="id").text)
-            self.take(close)
-        return out
-
-    def expr_list(self) -> list:
-        self.take("(")
-        out = []
-        if not self.accept(")"):
-            out.append(self.expr())
-            while self.accept(","):
-                out.append(self.expr())
-            self.take(")")
-        return out
-
-    def application(self) -> None:
-        name = self.take(kind="id")
-        exprs = self.expr_list() if self.tok.text == "(" else []
-        args = self.arguments()
-        self.take(";")
-        params = [self.evaluate(e, {}) for e in exprs]
-        sizes = {len(a) for a in args if len(a) > 1}
-        if len(sizes) > 1:
-            raise self.error(f"registers of different sizes {sorted(sizes)} in one "
-                             f"'{name.text}' statement", name)
-        for k in range(sizes.pop() if sizes else 1):
-            qubits = [a[k] if len(a) > 1 else a[0] for a in args]
-            self.call(name, params, qubits)
-
-    def call(self, name: _Tok, params: list[float], qubits: list[int]) -> None:
-        gname = {"U": "u3", "CX": "cx"}.get(name.text, name.text)
-        for q in qubits:
-            if q in self.measured:
-                raise self.error(f"gate '{name.text}' acts on qubit {q} after it was measured; "
-                                 "only final measurements are supported", name)
-        if gname in self.defs:
-            d = self.defs[gname]
-            if len(params) != len(d.params) or len(qubits) != len(d.qargs):
-                raise self.error(f"gate '{gname}' takes {len(d.params)} parameter(s) and "
-                                 f"{len(d.qargs)} qubit(s), got {len(params)} and "
-                                 f"{len(qubits)}", name)
-            env = dict(zip(d.params, params))
-            where = dict(zip(d.qargs, qubits))
-            for sub, exprs, args in d.body:
-                self.call(sub, [self.evaluate(e, env) for e in exprs], [where[a] for a in args])
-            return
-        if gname not in GATES or (gname not in ("u3", "cx") and gname not in QELIB1):
-            raise self.error(f"gate '{name.text}' is not defined"
-                             + ("" if self.qelib else " (did you forget include \"qelib1.inc\"?)"),
-                             name)
-        if gname not in ("u3", "cx") and not self.qelib:
-            raise self.error(f"gate '{name.text}' needs include \"qelib1.inc\"", name)
-        gate = GATES[gname]
-        if len(params) != gate.num_params or len(qubits) != gate.num_qubits:
-            raise self.error(f"gate '{name.text}' takes {gate.num_params} parameter(s) and "
-                             f"{gate.num_qubits} qubit(s), got {len(params)} and "
-                             f"{len(qubits)}", name)
-        self.ops.append((gname, tuple(qubits), tuple(params), name))
-
-    def arguments(self) -> list[list[int]]:
-        args = [self.argument()]
-        while self.accept(","):
-            args.append(self.argument())
-        return args
-
-    def argument(self) -> list[int]:
-        name = self.take(kind="id")
-        if name.text not in self.qregs:
-            raise self.error(f"'{name.text}' is not a quantum register", name)
-        start, size = self.qregs[name.text]
-        if self.accept("["):
-            idx = self.take(kind="num")
-            self.take("]")
-            k = int(idx.text)
-            if k >= size:
-                raise self.error(f"index {k} is out of range for qreg {name.text}[{size}]", idx)
-            return [start + k]
-        return list(range(start, start + size))
-
-    def creg_argument(self) -> None:
-        name = self.take(kind="id")
-        if name.text not in self.cregs:
-            raise self.error(f"'{name.text}' is not a classical register", name)
-        if self.accept("["):
-            self.take(kind="num")
-            self.take("]")
-
-    # --------------------------------------------------------- expressions
-    def expr(self):
-        node = self.term()
-        while self.tok.text in ("+", "-"):
-            op = self.take().text
-            node = (op, node, self.term())
-        return node
-
-    def term(self):
-        node = self.unary()
-        while self.tok.text in ("*", "/"):
-            op = self.take().text
-            node = (op, node, self.unary())
-        return node
-
-    def unary(self):
-        if self.accept("-"):
-            return ("neg", self.unary())
-        if self.accept("+"):
-            return self.unary()
-        node = self.atom()
-        if self.accept("^"):
-            return ("^", node, self.unary())
-        return node
-
-    def atom(self):
-        tok = self.tok
-        if tok.kind == "num":
-            self.i += 1
-            return ("num", float(tok.text))
-        if self.accept("("):
-            node = self.expr()
-            self.take(")")
-            return node
-        if tok.kind == "id":
-            self.i += 1
-            if tok.text == "pi":
-                return ("num", math.pi)
-            if tok.text in _FUNCS:
-                self.take("(")
-                arg = self.expr()
-                self.take(")")
-                return ("fn", tok, arg)
-            return ("var", tok)
-        raise self.error(f"expected an expression, got {tok.text!r}")
-
-    def evaluate(self, node, env: dict[str, float]) -> float:
-        kind = node[0]
-        if kind == "num":
-            return node[1]
-        if kind == "var":
-            if node[1].text not in env:
-                raise self.error(f"unknown parameter '{node[1].text}'", node[1])
-            return env[node[1].text]
-        if kind == "neg":
-            return -self.evaluate(node[1], env)
-        if kind == "fn":
-            try:
-                return _FUNCS[node[1].text](self.evaluate(node[2], env))
-            except (ValueError, OverflowError) as exc:
-                raise self.error(f"{node[1].text}(...) failed: {exc}", node[1]) from None
-        a, b = self.evaluate(node[1], env), self.evaluate(node[2], env)
-        try:
-            return {"+": a + b, "-": a - b, "*": a * b}[kind] if kind in "+-*" \
-                else (a / b if kind == "/" else a**b)
-        except (ZeroDivisionError, OverflowError) as exc:
-            raise QasmError(f"arithmetic error in a parameter expression: {exc}") from None
-
-
-def from_qasm(text: str) -> Circuit:
+def from_qasm(text: str, *, max_operations: int = MAX_OPERATIONS,
+              max_qubits: int = MAX_QUBITS) -> Circuit:
     """Read an OpenQASM 2 program into a :class:`~tnq.Circuit`.
 
-    Raises :class:`~tnq.QasmError` naming the line and column of the problem.
+    Parameters
+    ----------
+    text : str
+        The program.
+    max_operations : int
+        Most gate applications the program may expand into, counting the calls
+        of ``gate`` definitions at every nesting level (default
+        :data:`MAX_OPERATIONS`).
+    max_qubits : int
+        Most qubits in all, and bits per classical register (default
+        :data:`MAX_QUBITS`).
+
+    Raises
+    ------
+    QasmError
+        Naming the line and column of the problem, what was found and what was
+        expected.
+
+    Examples
+    --------
+    >>> c = from_qasm("OPENQASM 2.0; qreg q[2]; U(pi/2, 0, pi) q[0]; CX q[0], q[1];")
+    >>> c
+    Circuit(num_qubits=2, gates=2, params=0)
+    >>> from_qasm("qreg q[3]; U(0, 0, 0) q;", max_operations=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tnq.errors.QasmError: line 1, column 12: this 'U' statement expands into 3 gate ...
     """
     if not isinstance(text, str):
         raise QasmError(f"expected OpenQASM text (str), got {type(text).__name__}")
-    return _Parser(text).program()
+    for name, limit in (("max_operations", max_operations), ("max_qubits", max_qubits)):
+        if not isinstance(limit, numbers.Integral) or isinstance(limit, bool) or limit < 0:
+            raise QasmError(f"{name} must be a non-negative integer, got {limit!r}")
+    return _Reader(text, int(max_operations), int(max_qubits)).run()
+
+
+def _empty_circuit() -> Circuit:
+    """A circuit without qubits, for a program that declares none.
+
+    ``Circuit(0)`` is refused by the public constructor, so one qubit is
+    dropped from an empty one-qubit circuit.
+    """
+    circuit = Circuit._from_ops(1, ())
+    circuit._n = 0
+    return circuit
+
+
+class _Reader:
+    """Reads one program: statements one by one, gate applications in one regular
+    expression match when they are plain, token by token otherwise."""
+
+    def __init__(self, text: str, max_operations: int, max_qubits: int):
+        self.text = text
+        self.lex = Lexer(text)
+        self.max_operations = max_operations
+        self.max_qubits = max_qubits
+        self.gates: dict[str, _Gate] = {g.name: g for g in _BUILTINS}
+        self.qregs: dict[str, tuple[int, int]] = {}
+        self.cregs: dict[str, int] = {}
+        self.origins: dict[str, str] = {g.name: g.origin for g in _BUILTINS}
+        self.num_qubits = 0
+        self.included: int | None = None
+        self.started = False
+        self.ops: list[Op] = []
+        self.total = 0
+        self.measured: dict[int, int] = {}
+        # per-program caches of plain statements, parameter and argument texts (bounded)
+        self.cache: dict[str, tuple | Op] = {}
+        self.param_cache: dict[str, tuple | None] = {}
+        self.arg_cache: dict[str, tuple | list | None] = {}
+
+    def error(self, message: str, pos: int) -> QasmError:
+        return QasmError(message, *where(self.text, pos))
+
+    def line(self, pos: int) -> int:
+        return where(self.text, pos)[0]
+
+    # ------------------------------------------------------------ statements
+    def run(self) -> Circuit:
+        text, fast, cached = self.text, _FAST.match, self.cache.get
+        measured, append, limit = self.measured, self.ops.append, self.max_operations
+        pos = 0
+        while True:
+            m = fast(text, pos)
+            if m is not None:
+                entry = cached(m.group())
+                if entry is None:
+                    entry = self.fast_entry(m)
+                if entry is not None:
+                    if type(entry) is Op and not measured and self.total < limit:
+                        self.total += 1
+                        append(entry)
+                    else:
+                        self.commit(entry, m.group(1), m.start(1))
+                    pos = m.end()
+                    continue
+            pos = self.statement(pos)
+            if pos < 0:
+                break
+        if self.num_qubits == 0:
+            return _empty_circuit()
+        return Circuit._from_ops(self.num_qubits, self.ops)
+
+    def statement(self, pos: int) -> int:
+        """Read one statement token by token; the position after it, or -1 at the end."""
+        lex = self.lex
+        lex.pos = pos
+        tok = lex.next()
+        kind = tok[0]
+        if kind == "eof":
+            return -1
+        if kind == "OPENQASM":
+            self.version(tok)
+        elif kind != ";":
+            self.started = True
+            handler = _STATEMENTS.get(kind)
+            if handler is None:
+                raise self.error(f"expected a statement, got {describe(tok)}", tok[2])
+            handler(self, tok)
+        return lex.pos
+
+    def version(self, tok: Token) -> None:
+        if self.started:
+            raise self.error("the OPENQASM version statement must come first", tok[2])
+        num = self.lex.next()
+        if num[0] not in ("int", "real") or "e" in num[1].lower() or float(num[1]) != 2.0:
+            raise self.error(f"only OpenQASM 2.0 is supported, got version {describe(num)}",
+                             num[2])
+        self.lex.expect(";")
+
+    def include(self, tok: Token) -> None:
+        lex = self.lex
+        file = lex.expect("str", "a file name in quotes")
+        lex.expect(";")
+        if file[1][1:-1] != "qelib1.inc":
+            raise self.error(f"cannot include {file[1]}: only \"qelib1.inc\" is available",
+                             file[2])
+        if self.included is not None:
+            raise self.error(f"\"qelib1.inc\" is already included at line "
+                             f"{self.line(self.included)}", tok[2])
+        origin = f"as a gate of qelib1.inc (included at line {self.line(tok[2])})"
+        for name in sorted(QELIB1):
+            self.check_new(name, tok[2], "; qelib1.inc defines it too")
+            gate = GATES["id" if name == "u0" else name]
+            self.gates[name] = _Gate(name, 1 if name == "u0" else gate.num_params,
+                                     gate.num_qubits, origin, prim=gate.name,
+                                     keep_params=name != "u0")
+            self.origins[name] = origin
+        self.included = tok[2]
+
+    def register(self, tok: Token) -> None:
+        lex = self.lex
+        name = lex.expect("id", "a register name")
+        lex.expect("[")
+        size_tok = lex.expect("int", "an integer register size")
+        lex.expect("]")
+        lex.expect(";")
+        self.check_new(name[1], name[2])
+        size = self.size(tok[0], name[1], size_tok)
+        where_ = f"at line {self.line(name[2])}"
+        if tok[0] == "qreg":
+            self.qregs[name[1]] = (self.num_qubits, size)
+            self.num_qubits += size
+            self.origins[name[1]] = f"as a quantum register {where_}"
+        else:
+            self.cregs[name[1]] = size
+            self.origins[name[1]] = f"as a classical register {where_}"
+
+    def size(self, kind: str, name: str, tok: Token) -> int:
+        digits = tok[1]
+        limit = self.max_qubits - (self.num_qubits if kind == "qreg" else 0)
+        if len(digits) <= 18 and int(digits) <= limit:
+            return int(digits)
+        shown = digits if len(digits) <= 18 else f"<a {len(digits)}-digit number>"
+        what = "qubits in all" if kind == "qreg" else "bits in one classical register"
+        raise self.error(f"{kind} {name}[{shown}] is above the limit of max_qubits="
+                         f"{self.max_qubits:,} {what} (pass max_qubits= to from_qasm to "
+                         "raise it)", tok[2])
+
+    def check_new(self, name: str, pos: int, note: str = "") -> None:
+        if name in self.origins:
+            raise self.error(f"{name!r} is already defined {self.origins[name]}{note}", pos)
+
+    def unsupported(self, tok: Token) -> None:
+        if tok[0] == "opaque":
+            raise self.error("'opaque' gates have no definition and cannot be simulated",
+                             tok[2])
+        raise self.error(f"{tok[0]!r} is not supported: tnq simulates unitary circuits "
+                         "(final measurements only)", tok[2])
+
+    def measure(self, tok: Token) -> None:
+        lex = self.lex
+        start, size, is_reg = self.qarg(lex.expect("id", "a qubit or quantum register"))
+        lex.expect("->", "'->'")
+        bits, bits_reg = self.carg(lex.expect("id", "a bit or classical register"))
+        lex.expect(";")
+        if is_reg != bits_reg or size != bits:
+            raise self.error("measure needs a qubit and a bit, or two registers of one size; "
+                             f"got {_operand(size, is_reg, 'qubit')} and "
+                             f"{_operand(bits, bits_reg, 'bit')}", tok[2])
+        for q in range(start, start + size):
+            self.measured.setdefault(q, tok[2])
+
+    def barrier(self, tok: Token) -> None:
+        self.qargs(allow_empty=True)
+
+    def application(self, tok: Token) -> None:
+        name, pos = tok[1], tok[2]
+        gate = self.gate_named(name, pos)
+        params = self.expr_list(None) if self.lex.accept("(") else []
+        args = self.qargs(allow_empty=False)
+        values = tuple(params)  # constants: no parameters outside a definition
+        self.commit(self.apply(gate, name, pos, values, args), name, pos)  # type: ignore[arg-type]
+
+    def gate_named(self, name: str, pos: int, inside: str | None = None) -> _Gate:
+        gate = self.gates.get(name)
+        if gate is not None:
+            return gate
+        if name in self.qregs or name in self.cregs:
+            raise self.error(f"{name!r} is defined {self.origins[name]}, not as a gate", pos)
+        hint = ""
+        if name in QELIB1:
+            hint = '; it needs include "qelib1.inc" before it is used'
+        elif name == inside:
+            hint = "; a gate cannot call itself"
+        raise self.error(f"gate {name!r} is not defined{hint}", pos)
+
+    # ------------------------------------------------------------- arguments
+    def qargs(self, *, allow_empty: bool) -> list[tuple[int, int, bool]]:
+        """Arguments up to ';' (a trailing comma is allowed)."""
+        lex = self.lex
+        args: list[tuple[int, int, bool]] = []
+        while True:
+            tok = lex.next()
+            if tok[0] == ";" and (args or allow_empty):
+                return args
+            if tok[0] != "id":
+                raise self.error(f"expected a qubit or a quantum register, got {describe(tok)}",
+                                 tok[2])
+            args.append(self.qarg(tok))
+            tok = lex.next()
+            if tok[0] == ";":
+                return args
+            if tok[0] != ",":
+                raise self.error(f"expected ',' or ';' after an argument, got {describe(tok)}",
+                                 tok[2])
+
+    def qarg(self, tok: Token) -> tuple[int, int, bool]:
+        """``(first qubit, size, is a whole register)`` of ``q`` or ``q[i]``."""
+        name = tok[1]
+        if name not in self.qregs:
+            raise self.error(self.not_a(name, "quantum register"), tok[2])
+        start, size = self.qregs[name]
+        if self.lex.accept("["):
+            return start + self.index("qreg", name, size), 1, False
+        return start, size, True
+
+    def carg(self, tok: Token) -> tuple[int, bool]:
+        name = tok[1]
+        if name not in self.cregs:
+            raise self.error(self.not_a(name, "classical register"), tok[2])
+        size = self.cregs[name]
+        if self.lex.accept("["):
+            self.index("creg", name, size)
+            return 1, False
+        return size, True
+
+    def index(self, kind: str, name: str, size: int) -> int:
+        tok = self.lex.expect("int", "an integer index")
+        self.lex.expect("]")
+        digits = tok[1]
+        if len(digits) > 18 or int(digits) >= size:
+            shown = digits if len(digits) <= 18 else f"<a {len(digits)}-digit number>"
+            raise self.error(f"index {shown} is out of range for {kind} {name}[{size}]", tok[2])
+        return int(digits)
+
+    def not_a(self, name: str, what: str) -> str:
+        if name in self.origins:
+            return f"{name!r} is defined {self.origins[name]}, not as a {what}"
+        return f"{what} {name!r} is not defined"
+
+    def expr_list(self, params: dict[str, int] | None, qubits: Sequence[str] = (),
+                  gate: str | None = None) -> list[Expr]:
+        """Expressions after '(' up to ')' (a trailing comma is allowed)."""
+        lex = self.lex
+        out: list[Expr] = []
+        while not lex.accept(")"):
+            out.append(parse(lex, params, qubits, gate))
+            tok = lex.next()
+            if tok[0] == ")":
+                break
+            if tok[0] != ",":
+                raise self.error(f"expected ')' or ',' after a parameter, got {describe(tok)}",
+                                 tok[2])
+        return out
+
+    # ------------------------------------------------------- gate definitions
+    def gate_definition(self, tok: Token) -> None:
+        lex = self.lex
+        name_tok = lex.expect("id", "a gate name")
+        name = name_tok[1]
+        self.check_new(name, name_tok[2])
+        params = self.names(")", "a parameter name") if lex.accept("(") else []
+        qubits = self.names("{", "a qubit name")
+        if not qubits:
+            raise self.error(f"gate {name!r} must act on at least one qubit", name_tok[2])
+        seen: dict[str, str] = {}
+        for kind, ident in [("parameter", t) for t in params] + [("qubit", t) for t in qubits]:
+            if ident[1] in seen:
+                raise self.error(f"{ident[1]!r} is already a {seen[ident[1]]} of gate {name!r}",
+                                 ident[2])
+            seen[ident[1]] = kind
+        body, steps = self.body(name, name_tok[2], [t[1] for t in params],
+                                [t[1] for t in qubits])
+        origin = f"as a gate at line {self.line(name_tok[2])}"
+        self.gates[name] = _Gate(name, len(params), len(qubits), origin, body=body, steps=steps)
+        self.origins[name] = origin
+
+    def names(self, close: str, what: str) -> list[Token]:
+        """Identifiers separated by commas, up to ``close`` (a trailing comma is allowed)."""
+        lex = self.lex
+        out: list[Token] = []
+        while True:
+            tok = lex.next()
+            if tok[0] == close:
+                return out
+            if tok[0] != "id":
+                raise self.error(f"expected {what} or {close!r}, got {describe(tok)}", tok[2])
+            out.append(tok)
+            tok = lex.next()
+            if tok[0] == close:
+                return out
+            if tok[0] != ",":
+                raise self.error(f"expected ',' or {close!r}, got {describe(tok)}", tok[2])
+
+    def body(self, gate: str, pos: int, params: list[str],
+             qubits: list[str]) -> tuple[tuple, int]:
+        """The statements of a definition, checked; and how many steps one call takes."""
+        lex = self.lex
+        env = {p: i for i, p in enumerate(params)}
+        local = {q: i for i, q in enumerate(qubits)}
+        items: list[tuple] = []
+        steps = 0
+        while True:
+            tok = lex.next()
+            kind = tok[0]
+            if kind == "}":
+                return tuple(items), min(steps, _SIZE_CAP)
+            if kind == "id":
+                item = self.body_call(tok, gate, env, qubits, local)
+                callee = item[0]
+                if callee.steps:  # a call of an empty gate does nothing
+                    items.append(item)
+                    steps += 1 if callee.prim else 1 + callee.steps
+            elif kind == "barrier":
+                self.body_qubits(gate, env, local, allow_empty=True)
+            elif kind == "eof":
+                raise self.error(f"the body of gate {gate!r} is not closed: expected '}}' "
+                                 "before the end of the input", pos)
+            elif kind in KEYWORDS:
+                raise self.error(f"only gate applications and barriers can appear in the body "
+                                 f"of gate {gate!r}, got {kind!r}", tok[2])
+            else:
+                raise self.error(f"expected a gate application or '}}' in the body of gate "
+                                 f"{gate!r}, got {describe(tok)}", tok[2])
+
+    def body_call(self, tok: Token, gate: str, env: dict[str, int], qubits: list[str],
+                  local: dict[str, int]) -> tuple:
+        name, pos = tok[1], tok[2]
+        callee = self.gate_named(name, pos, inside=gate)
+        exprs = self.expr_list(env, qubits, gate) if self.lex.accept("(") else []
+        args = self.body_qubits(gate, env, local, allow_empty=False)
+        self.check_counts(callee, name, pos, len(exprs), len(args))
+        if len(set(args)) < len(args):
+            raise self.error(f"gate {name!r}: qubit repeated in "
+                             f"({', '.join(qubits[i] for i in args)}); a gate needs distinct "
+                             "qubits", pos)
+        return callee, tuple(exprs), tuple(args), pos
+
+    def body_qubits(self, gate: str, env: dict[str, int], local: dict[str, int], *,
+                    allow_empty: bool) -> list[int]:
+        """Qubit names of a definition up to ';', as indices."""
+        lex = self.lex
+        out: list[int] = []
+        while True:
+            tok = lex.next()
+            if tok[0] == ";" and (out or allow_empty):
+                return out
+            if tok[0] != "id" or tok[1] not in local:
+                raise self.error(self.not_local_qubit(tok, gate, env, local), tok[2])
+            out.append(local[tok[1]])
+            tok = lex.next()
+            if tok[0] == ";":
+                return out
+            if tok[0] == "[":
+                raise self.error(f"the qubits of gate {gate!r} are single qubits and cannot "
+                                 "be indexed", tok[2])
+            if tok[0] != ",":
+                raise self.error(f"expected ',' or ';' after a qubit, got {describe(tok)}",
+                                 tok[2])
+
+    def not_local_qubit(self, tok: Token, gate: str, env: dict[str, int],
+                        local: dict[str, int]) -> str:
+        if tok[0] != "id":
+            return f"expected a qubit of gate {gate!r}, got {describe(tok)}"
+        if tok[1] in env:
+            return f"{tok[1]!r} is a parameter of gate {gate!r}, not a qubit"
+        return (f"{tok[1]!r} is not a qubit of gate {gate!r} (its qubits: {', '.join(local)}); "
+                "a gate body acts only on its own qubits")
+
+    # -------------------------------------------------------------- applying
+    def check_counts(self, gate: _Gate, name: str, pos: int, num_params: int,
+                     num_qubits: int) -> None:
+        if num_params != gate.num_params or num_qubits != gate.num_qubits:
+            raise self.error(f"gate {name!r} takes {_count(gate.num_params, 'parameter')} and "
+                             f"{_count(gate.num_qubits, 'qubit')}, got "
+                             f"{_count(num_params, 'parameter')} and "
+                             f"{_count(num_qubits, 'qubit')}", pos)
+
+    def apply(self, gate: _Gate, name: str, pos: int, params: tuple[float, ...],
+              args: list[tuple[int, int, bool]]) -> tuple:
+        """``(ops, qubits touched, steps)`` of one statement, checked before expanding."""
+        self.check_counts(gate, name, pos, len(params), len(args))
+        sizes = sorted({size for _, size, is_reg in args if is_reg})
+        if len(sizes) > 1:
+            raise self.error(f"registers of different sizes {sizes} in one {name!r} statement; "
+                             "broadcasting needs registers of one size", pos)
+        count = sizes[0] if sizes else 1
+        steps = gate.steps * count
+        self.check_limit(steps, name, pos)
+        out: list[Op] = []
+        for k in range(count):
+            qubits = tuple(start + k if is_reg else start for start, _, is_reg in args)
+            if len(qubits) > 1 and len(set(qubits)) < len(qubits):
+                raise self.error(f"gate {name!r}: qubit repeated in ({self.qubit_names(qubits)});"
+                                 " a gate needs distinct qubits", pos)
+            if gate.prim is not None:
+                out.append(Op(gate.prim, qubits, params if gate.keep_params else ()))
+            else:
+                self.expand(gate, params, qubits, out, pos)
+        touched = tuple(q for start, size, _ in args for q in range(start, start + size))
+        return tuple(out), touched, steps
+
+    def check_limit(self, steps: int, name: str, pos: int) -> None:
+        if self.total + steps > self.max_operations:
+            size = f"{steps:,}" if steps < _SIZE_CAP else f"at least {_SIZE_CAP:.0e}"
+            raise self.error(f"this {name!r} statement expands into {size} gate applications; "
+                             f"with the {self.total:,} before it, that is above max_operations="
+                             f"{self.max_operations:,} (pass max_operations= to from_qasm to "
+                             "raise the limit)", pos)
+
+    def commit(self, entry: tuple | Op, name: str, pos: int) -> None:
+        """Append a statement's operations (one Op, or ``(ops, qubits, steps)``)."""
+        if isinstance(entry, Op):
+            ops, touched, steps = (entry,), entry.qubits, 1
+        else:
+            ops, touched, steps = entry
+        if self.measured:
+            for q in touched:
+                if q in self.measured:
+                    raise self.error(
+                        f"gate {name!r} acts on qubit {self.qubit_names((q,))} after it was "
+                        f"measured at line {self.line(self.measured[q])}; only final "
+                        "measurements are supported", pos)
+        self.check_limit(steps, name, pos)
+        self.total += steps
+        self.ops.extend(ops)
+
+    def expand(self, gate: _Gate, params: Sequence[float], qubits: tuple[int, ...],
+               out: list[Op], pos: int) -> None:
+        """Append the primitive operations of a defined gate (an explicit stack, no
+        recursion)."""
+        stack = [(iter(gate.body), params, qubits)]
+        while stack:
+            body, env, qs = stack[-1]
+            for callee, exprs, where_, _ in body:
+                try:
+                    values = tuple([value(x, env) for x in exprs])
+                except EvalError as exc:
+                    raise self.error(f"{exc.message} (in gate {gate.name!r} called at line "
+                                     f"{self.line(pos)})", exc.pos) from None
+                mapped = tuple([qs[i] for i in where_])
+                if callee.prim is None:
+                    stack.append((iter(callee.body), values, mapped))
+                    break
+                out.append(Op(callee.prim, mapped, values if callee.keep_params else ()))
+            else:
+                stack.pop()
+
+    def qubit_names(self, qubits: Sequence[int]) -> str:
+        names = []
+        for q in qubits:
+            for reg, (start, size) in self.qregs.items():
+                if start <= q < start + size:
+                    names.append(f"{reg}[{q - start}]")
+                    break
+        return ", ".join(names)
+
+    # ------------------------------------------------------------- fast path
+    def fast_entry(self, m: re.Match) -> tuple | Op | None:
+        """The entry of a plain gate application matched by ``_FAST``, or None to read it
+        token by token (which also reports any error precisely)."""
+        name, ptext, atext = m.groups()
+        gate = self.gates.get(name)
+        if gate is None:
+            return None
+        params: tuple[float, ...] | None = ()
+        if ptext is not None:
+            if ptext in self.param_cache:
+                params = self.param_cache[ptext]
+            else:
+                params = self.fast_params(ptext, m.start(2), m.end(2))
+                self.remember(self.param_cache, ptext, params)
+        if atext in self.arg_cache:
+            args = self.arg_cache[atext]
+        else:
+            args = self.fast_args(atext)
+            self.remember(self.arg_cache, atext, args)
+        if params is None or args is None:
+            return None
+        pos = m.start(1)
+        entry: tuple | Op
+        if isinstance(args, list):
+            entry = self.apply(gate, name, pos, params, args)
+        elif gate.prim is not None and len(params) == gate.num_params \
+                and len(args) == gate.num_qubits:
+            entry = Op(gate.prim, args, params if gate.keep_params else ())
+        else:
+            entry = self.apply(gate, name, pos, params, [(q, 1, False) for q in args])
+        if ptext is None or len(ptext) <= 24:
+            self.remember(self.cache, m.group(), entry)
+        return entry
+
+    @staticmethod
+    def remember(cache: dict, key, entry) -> None:
+        if len(cache) < _CACHE_SIZE:
+            cache[key] = entry
+
+    def fast_params(self, ptext: str, start: int, end: int) -> tuple[float, ...] | None:
+        if not ptext.strip():
+            return ()
+        if _NUMBERS.fullmatch(ptext):
+            pieces = ptext.split(",")
+            if not pieces[-1].strip():
+                pieces.pop()
+            values = tuple(map(float, pieces))
+            total = sum(values)
+            if total - total == 0.0:  # all finite (or an overflowing sum: read it slowly)
+                return values
+        lex = Lexer(self.text, start, end)
+        out: list = []
+        try:
+            while lex.peek()[0] != "eof":
+                out.append(parse(lex, None))
+                if not lex.accept(","):
+                    break
+            if lex.peek()[0] != "eof":
+                return None
+        except QasmError:
+            return None
+        return tuple(out)
+
+    def fast_args(self, atext: str) -> tuple[int, ...] | list | None:
+        """Distinct single qubits as a tuple; with registers, the argument list; None if
+        anything is unusual."""
+        pieces = atext.split(",")
+        if len(pieces) > 1 and not pieces[-1].strip():
+            pieces.pop()
+        args: list[tuple[int, int, bool]] = []
+        for piece in pieces:
+            m = _ARG.fullmatch(piece)
+            reg = self.qregs.get(m.group(1)) if m is not None else None
+            if reg is None:
+                return None
+            digits = m.group(2)  # type: ignore[union-attr]  # reg is None when m is
+            if digits is None:
+                args.append((reg[0], reg[1], True))
+                continue
+            if len(digits) > 18 or (digits[0] == "0" and len(digits) > 1) \
+                    or int(digits) >= reg[1]:
+                return None
+            args.append((reg[0] + int(digits), 1, False))
+        if any(is_reg for _, _, is_reg in args):
+            return args
+        qubits = tuple(q for q, _, _ in args)
+        return qubits if len(set(qubits)) == len(qubits) else None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _operand(size: int, is_reg: bool, noun: str) -> str:
+    return f"a register of {_count(size, noun)}" if is_reg else f"a single {noun}"
+
+
+_STATEMENTS = {
+    "include": _Reader.include, "qreg": _Reader.register, "creg": _Reader.register,
+    "gate": _Reader.gate_definition, "opaque": _Reader.unsupported,
+    "reset": _Reader.unsupported, "if": _Reader.unsupported, "measure": _Reader.measure,
+    "barrier": _Reader.barrier, "id": _Reader.application,
+}
 
 
 def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
-    """OpenQASM 2 text for ``circuit``; symbolic parameters take the given values.
+    """OpenQASM 2 text for ``circuit``; symbolic parameters take the given values
+    (flat arrays in the order of ``circuit.layout``, or mappings ``{name: array}``).
 
     Gates outside ``qelib1.inc`` (``ryy``, ``iswap``, ``fsim``) are written with
     ``gate`` definitions; user unitaries have no OpenQASM 2 form and raise
@@ -398,6 +734,9 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
     lines = ["OPENQASM 2.0;", 'include "qelib1.inc";']
     needed: list[str] = []
     body = []
+    layout = circuit.layout
+    offsets = {kind: layout.offsets(kind) for kind in ("param", "input")}
+    params, inputs = layout.pack(params, "param"), layout.pack(inputs, "input")
     for k, op in enumerate(circuit.ops):
         if op.name == "unitary":
             raise QasmError(f"operation {k} ({op}) is a user unitary, which OpenQASM 2 cannot "
@@ -412,7 +751,7 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
                 if src is None:
                     raise QasmError(f"operation {k} ({op}) has symbolic parameter {p!r}; pass "
                                     f"{'params' if p.kind == 'param' else 'inputs'}= values")
-                values.append(p.value(params, inputs))
+                values.append(layout.flatten(p, offsets).value(params, inputs))
             else:
                 values.append(p)
         args = "(" + ",".join(repr(float(v)) for v in values) + ")" if values else ""

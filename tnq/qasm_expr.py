@@ -1,0 +1,266 @@
+"""Parameter expressions of OpenQASM 2: parsed with an explicit stack, folded
+when constant, evaluated without recursion.
+
+:func:`parse` reads one expression from a :class:`~tnq.qasm_lexer.Lexer` by
+operator precedence (``^`` binds tightest and to the right, then unary ``-``
+and ``+``, then ``* /``, then ``+ -``), so nesting depth costs memory, never
+Python recursion. Sub-expressions without parameters are computed as they
+are read, so ``1/0`` is an error where it is written, even inside a ``gate``
+body that is never called. The result is a ``float`` (a constant), an ``int``
+(the index of a bare gate parameter) or a tuple of postfix instructions for
+:func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+
+from .qasm_lexer import Lexer, describe, where
+
+__all__ = ["Expr", "EvalError", "parse", "evaluate", "value"]
+
+Expr = float | int | tuple
+_CONST, _PARAM, _NEG, _FN, _BIN = range(5)
+_BINARY: dict[str, tuple[int, Callable[[float, float], float]]] = {
+    "+": (1, operator.add), "-": (1, operator.sub),
+    "*": (2, operator.mul), "/": (2, operator.truediv), "^": (4, math.pow)}
+_NEG_PRECEDENCE = 3
+_FUNCTIONS: dict[str, Callable[[float], float]] = {
+    "sin": math.sin, "cos": math.cos, "tan": math.tan, "exp": math.exp, "ln": math.log,
+    "sqrt": math.sqrt}
+
+
+class EvalError(Exception):
+    """An expression with no finite value (``1/0``, ``ln(0)``); ``pos`` is where."""
+
+    def __init__(self, message: str, pos: int):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+def parse(lex: Lexer, params: dict[str, int] | None, qubits: Sequence[str] = (),
+          gate: str | None = None) -> Expr:
+    """Read one expression; it ends before a ``,`` or ``)`` outside its parentheses.
+
+    Parameters
+    ----------
+    lex : Lexer
+        Positioned at the first token of the expression.
+    params : dict, optional
+        Parameter names of the enclosing ``gate`` definition and their indices
+        (``None`` outside a definition).
+    qubits : sequence of str
+        Qubit names of the enclosing definition (named in errors when used as
+        parameters).
+    gate : str, optional
+        The name of the enclosing definition, for errors.
+
+    Examples
+    --------
+    >>> parse(Lexer("2 ^ 3 ^ 2"), None)
+    512.0
+    >>> evaluate(parse(Lexer("-a / 2"), {"a": 0}), [3.0])
+    -1.5
+    """
+    return _Parser(lex, params, qubits, gate).run()
+
+
+def evaluate(code: tuple, env: Sequence[float]) -> float:
+    """The value of compiled ``code`` for parameter values ``env``.
+
+    Raises :class:`EvalError` (with the offset of the failing operator) for
+    division by zero, a math domain error, an overflow or a non-finite value.
+
+    Examples
+    --------
+    >>> code = parse(Lexer("a * 2 + sin(b)"), {"a": 0, "b": 1})
+    >>> evaluate(code, (1.5, 0.0))
+    3.0
+    """
+    stack: list[float] = []
+    push, pop = stack.append, stack.pop
+    a = b = 0.0
+    for kind, arg, pos, text in code:
+        try:
+            if kind is _CONST:
+                push(arg)
+            elif kind is _PARAM:
+                push(env[arg])
+            elif kind is _NEG:
+                stack[-1] = -stack[-1]
+            elif kind is _FN:
+                a = stack[-1]
+                stack[-1] = arg(a)
+            else:
+                b = pop()
+                a = stack[-1]
+                stack[-1] = arg(a, b)
+        except (ArithmeticError, ValueError):
+            raise EvalError(_failure(kind, text, a, b), pos) from None
+    result = stack[0]
+    if result - result != 0.0:  # inf or nan
+        raise EvalError(f"the value is {result}, not a finite number", code[0][2])
+    return result
+
+
+def value(expr: Expr, env: Sequence[float]) -> float:
+    """The value of any parsed expression (constant, parameter or code)."""
+    kind = type(expr)
+    if kind is float:
+        return expr  # type: ignore[return-value]
+    if kind is int:
+        return env[expr]  # type: ignore[index]
+    return evaluate(expr, env)  # type: ignore[arg-type]
+
+
+def _failure(kind: int, text: str, a: float, b: float) -> str:
+    if kind is _FN:
+        if text == "ln" and a <= 0:
+            return f"ln of a non-positive number ({a!r})"
+        if text == "sqrt" and a < 0:
+            return f"sqrt of a negative number ({a!r})"
+        return f"{text}({a!r}) has no finite value"
+    if text == "/":
+        return f"division by zero ({a!r} / {b!r})"
+    return f"{a!r} {text} {b!r} has no finite value"
+
+
+class _Parser:
+    """Shunting-yard: operands go to ``out`` (postfix), operators wait on ``ops``."""
+
+    def __init__(self, lex: Lexer, params: dict[str, int] | None, qubits: Sequence[str],
+                 gate: str | None):
+        self.lex, self.params, self.qubits, self.gate = lex, params, qubits, gate
+        self.out: list[tuple] = []
+        # (precedence or -1 for '(' , kind, function, pos, text, is_function_call)
+        self.ops: list[tuple] = []
+        self.open = 0
+
+    def run(self) -> Expr:
+        start = self.lex.peek()[2]
+        while True:
+            self.operand()
+            if not self.operator():
+                break
+        while self.ops:
+            self.emit(self.ops.pop())
+        out = self.out
+        if len(out) == 1 and out[0][0] is _CONST:
+            result = out[0][1]
+            if result - result != 0.0:
+                raise self.lex.error(f"the value is {result}, not a finite number", start)
+            return result
+        if len(out) == 1:
+            return out[0][1]
+        return tuple(out)
+
+    def operand(self) -> None:
+        """Prefix operators and '(' until one operand is read."""
+        lex = self.lex
+        while True:
+            kind, text, pos, _ = tok = lex.next()
+            if kind == "-":
+                self.ops.append((_NEG_PRECEDENCE, _NEG, None, pos, "-", False))
+            elif kind == "(":
+                self.ops.append((-1, None, None, pos, "(", False))
+                self.open += 1
+            elif kind in _FUNCTIONS:
+                lex.expect("(", f"'(' after the function {kind!r}")
+                self.ops.append((-1, _FN, _FUNCTIONS[kind], pos, kind, True))
+                self.open += 1
+            elif kind != "+":
+                self.out.append(self.atom(tok))
+                return
+
+    def atom(self, tok) -> tuple:
+        kind, text, pos, _ = tok
+        if kind == "int" or kind == "real":
+            return (_CONST, float(text), pos, text)
+        if kind == "pi":
+            return (_CONST, math.pi, pos, text)
+        if kind == "id" and self.params is not None and text in self.params:
+            return (_PARAM, self.params[text], pos, text)
+        raise self.lex.error(self.unknown(tok), pos)
+
+    def unknown(self, tok) -> str:
+        kind, text = tok[0], tok[1]
+        if kind in _BINARY:
+            return f"{text!r} is not a unary operator; expected a number, a parameter, pi, " \
+                   "a function or '('"
+        if kind != "id":
+            return f"expected an expression, got {describe(tok)}"
+        if text in self.qubits:
+            return f"{text!r} is a qubit of gate {self.gate!r}, not a parameter"
+        if self.params is None:
+            return f"unknown parameter {text!r}: outside a gate definition an expression " \
+                   "holds only numbers, pi and functions"
+        known = ", ".join(self.params) or "none"
+        return f"unknown parameter {text!r} in gate {self.gate!r} (its parameters: {known})"
+
+    def operator(self) -> bool:
+        """Closing parentheses, then one binary operator; False at the end."""
+        lex = self.lex
+        while True:
+            kind, text, pos, _ = tok = lex.peek()
+            if kind in _BINARY:
+                lex.next()
+                self.binary(kind, pos)
+                return True
+            if self.open == 0:
+                return False
+            lex.next()
+            if kind == "," and self.ops_top_is_call():
+                kind, text, pos, _ = tok = lex.next()  # a trailing comma: sin(x,)
+            if kind != ")":
+                raise lex.error(f"expected ')' to close the '(' at {self.open_where()}, "
+                                f"got {describe(tok)}", pos)
+            self.close()
+
+    def binary(self, symbol: str, pos: int) -> None:
+        precedence, fn = _BINARY[symbol]
+        ops = self.ops
+        right = symbol == "^"
+        while ops and (ops[-1][0] > precedence or (ops[-1][0] == precedence and not right)):
+            self.emit(ops.pop())
+        ops.append((precedence, _BIN, fn, pos, symbol, False))
+
+    def close(self) -> None:
+        ops = self.ops
+        while ops[-1][0] != -1:
+            self.emit(ops.pop())
+        paren = ops.pop()
+        self.open -= 1
+        if paren[5]:
+            self.emit(paren)
+
+    def ops_top_is_call(self) -> bool:
+        for entry in reversed(self.ops):
+            if entry[0] == -1:
+                return entry[5]
+        return False
+
+    def open_where(self) -> str:
+        pos = next(e[3] for e in reversed(self.ops) if e[0] == -1)
+        line, col = where(self.lex.text, pos)
+        return f"line {line}, column {col}"
+
+    def emit(self, entry: tuple) -> None:
+        """Append an operator to the postfix code, computing it now if its operands are
+        constants."""
+        _, kind, fn, pos, text, _ = entry
+        out = self.out
+        arity = 2 if kind is _BIN else 1
+        if all(x[0] is _CONST for x in out[-arity:]):
+            try:
+                args = [x[1] for x in out[-arity:]]
+                result = -args[0] if kind is _NEG else fn(*args)
+            except (ArithmeticError, ValueError):
+                a, b = (args + [0.0])[:2]
+                raise self.lex.error(_failure(kind, text, a, b), pos) from None
+            del out[-arity:]
+            out.append((_CONST, result, pos, text))
+        else:
+            out.append((kind, fn, pos, text))
