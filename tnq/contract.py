@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from autoray import do, infer_backend
 
+from . import checks
 from .circuit import Op
 from .compile.network import Network
 from .errors import ParameterError
@@ -215,8 +216,11 @@ class Evaluator:
 
         Each may be a vector or a batch of vectors (a leading axis); a batched
         call gives the vector of values of a ``(B, V + 1)`` array, unbatched
-        rows broadcast across the batch.
+        rows broadcast across the batch. ``like`` (one of
+        :data:`tnq.checks.BACKENDS`) is the backend of a call without numbers;
+        otherwise the numbers' backend is used.
         """
+        checks.backend(like)
         p = self._check(params, self.num_params, "params")
         x = self._check(inputs, self.num_inputs, "inputs")
         sizes = {v.shape[0] for v in (p, x) if v is not None and len(v.shape) == 2}
@@ -252,7 +256,7 @@ class Evaluator:
         if isinstance(x, (list, tuple, numbers.Number)):
             try:
                 x = np.asarray(x, dtype=float)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ParameterError(f"{name} must be real numbers, got {x!r}") from None
         shape = tuple(getattr(x, "shape", ()))
         if len(shape) not in (1, 2) or shape[-1] != n or (len(shape) == 2 and shape[0] < 1):

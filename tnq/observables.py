@@ -26,6 +26,7 @@ from functools import reduce
 
 import numpy as np
 
+from .checks import MAX_QUBITS, show
 from .errors import ObservableError
 
 __all__ = ["PauliString", "DenseOperator", "Observable", "X", "Y", "Z", "observable"]
@@ -47,16 +48,26 @@ _PRODUCT = {
 
 def _coeff(value: object, where: str) -> complex:
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        v = complex(value)  # type: ignore[arg-type,call-overload]
+        try:
+            v = complex(value)  # type: ignore[arg-type,call-overload]
+        except (TypeError, ValueError, OverflowError):  # e.g. an int beyond floats
+            v = complex(np.inf)
         if np.isfinite(v):
             return v
-    raise ObservableError(f"{where}: coefficient must be a finite number, got {value!r}")
+    raise ObservableError(f"{where}: coefficient must be a finite number, got {show(value)}")
 
 
 def _qubit(q: object, where: str) -> int:
-    if isinstance(q, numbers.Integral) and not isinstance(q, bool) and int(q) >= 0:
+    if isinstance(q, numbers.Integral) and not isinstance(q, bool) and 0 <= int(q) < MAX_QUBITS:
         return int(q)
-    raise ObservableError(f"{where}: qubit must be a non-negative integer, got {q!r}")
+    raise ObservableError(f"{where}: qubit must be an integer 0..{MAX_QUBITS - 1} (circuits "
+                          f"have at most tnq.circuit.MAX_QUBITS qubits), got {show(q)}")
+
+
+def _short(qubits: Sequence[int]) -> str:
+    """A short text for many qubits."""
+    qs = tuple(qubits)
+    return str(qs) if len(qs) <= 8 else f"({qs[0]}, {qs[1]}, ..., {qs[-1]}) ({len(qs)} qubits)"
 
 
 class _Algebra(ABC):
@@ -159,18 +170,23 @@ class DenseOperator(_Algebra):
     coeff: complex = 1.0
 
     def __post_init__(self):
+        if not isinstance(self.qubits, Sequence) or isinstance(self.qubits, str):
+            raise ObservableError(f"dense operator: qubits must be a sequence of qubit "
+                                  f"indices, got {show(self.qubits)}")
         qs = tuple(_qubit(q, "dense operator") for q in self.qubits)
         if len(set(qs)) != len(qs) or not qs:
             raise ObservableError(f"dense operator: qubits must be distinct and non-empty, "
-                                  f"got {self.qubits}")
+                                  f"got {_short(qs)}")
         try:
             m = np.array(self.matrix, dtype=complex)
-        except (TypeError, ValueError):
-            raise ObservableError(f"dense operator on {qs}: matrix is not numeric") from None
-        d = 2 ** len(qs)
-        if m.shape != (d, d):
-            raise ObservableError(f"dense operator on {qs}: expected a {d}x{d} matrix, "
-                                  f"got shape {m.shape}")
+        except (TypeError, ValueError, OverflowError):
+            raise ObservableError(f"dense operator on {_short(qs)}: matrix is not numeric") \
+                from None
+        k = len(qs)
+        if m.shape != (2**k, 2**k):
+            d = str(2**k) if k <= 64 else f"2^{k}"
+            raise ObservableError(f"dense operator on {_short(qs)}: expected a {d}x{d} "
+                                  f"matrix for {k} qubit(s), got shape {m.shape}")
         if not np.all(np.isfinite(m)):
             raise ObservableError(f"dense operator on {qs}: matrix has NaN or inf entries")
         if not np.allclose(m, m.conj().T, atol=1e-10):
@@ -178,9 +194,8 @@ class DenseOperator(_Algebra):
         m.setflags(write=False)
         order = np.argsort(qs)
         if list(order) != list(range(len(qs))):  # store with sorted qubits
-            k = len(qs)
             t = m.reshape((2,) * 2 * k).transpose(list(order) + [k + i for i in order])
-            m = np.ascontiguousarray(t).reshape(d, d)
+            m = np.ascontiguousarray(t).reshape(2**k, 2**k)
             qs = tuple(sorted(qs))
         object.__setattr__(self, "matrix", m)
         object.__setattr__(self, "qubits", qs)
@@ -353,6 +368,10 @@ def parse(text: str) -> Observable:
                 raise ObservableError(f"observable {text!r}: Pauli {m.group('pauli')!r} at "
                                       f"column {col + 1} needs a qubit index, like "
                                       f"'{m.group('pauli')}0'")
+            if len(m.group("q")) > len(str(MAX_QUBITS)):  # no int() of a 5,000-digit index
+                raise ObservableError(f"observable {text!r}: the qubit index at column "
+                                      f"{col + 2} has {len(m.group('q'))} digits; expected "
+                                      f"0..{MAX_QUBITS - 1}")
             if m.group("pauli") != "I":
                 ops.append((int(m.group("q")), m.group("pauli")))
             elif coeff is None:

@@ -15,12 +15,15 @@ from typing import Any
 
 import cotengra as ctg
 import opt_einsum as oe
+import psutil
 
+from .checks import show, size_text
 from .compile.network import Network
 from .errors import CompileError, MemoryLimitError
 from .memo import Memo
 
-__all__ = ["Plan", "PathCache", "make_plan", "default_max_memory", "format_bytes"]
+__all__ = ["Plan", "PathCache", "make_plan", "default_max_memory", "format_bytes", "pow2",
+           "as_float"]
 
 OPT_EINSUM = {"optimal", "dp", "greedy", "branch-1", "branch-2", "branch-all",
               "random-greedy", "random-greedy-128", "auto-hq"}
@@ -31,21 +34,79 @@ SMALL = 48
 
 
 def default_max_memory() -> int:
-    """Half of this machine's physical memory, in bytes."""
-    try:
-        import os
+    """The default ``max_memory``: half of the memory this process may use, in bytes.
 
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 4 * 2**30
+    That is half the smallest of: the memory available now
+    (``psutil.virtual_memory().available``), the address space left under the
+    process's limit (``RLIMIT_AS``, less what it maps already) and the room
+    left under a cgroup (container) memory limit. Limits that are unset,
+    unreadable or absurdly large are ignored. Pass ``max_memory=`` to
+    :func:`tnq.compile` to allow more (or less).
+
+    Examples
+    --------
+    >>> 0 < default_max_memory() < psutil.virtual_memory().total
+    True
+    """
+    limits = [psutil.virtual_memory().available]
+    limits += [x for x in (_address_space_left(), _cgroup_left()) if x is not None]
+    return max(min(limits) // 2, 1)
+
+
+UNLIMITED = 2**60
+"""Limits at or above this many bytes are taken for "no limit"."""
+CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                 "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+"""cgroup v2, then v1: the memory limit and the current usage."""
+
+
+def _address_space_left() -> int | None:
+    """Bytes the process may still map under ``RLIMIT_AS`` (None: no limit)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY or soft <= 0 or soft >= UNLIMITED:
+            return None
+        return max(soft - psutil.Process().memory_info().vms, 0)
+    except (ImportError, OSError, ValueError, psutil.Error):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _cgroup_left() -> int | None:
+    """Bytes left under the cgroup memory limit (None: no limit set or readable)."""
+    for limit_file, usage_file in CGROUP_FILES:
+        limit = _read_int(limit_file)
+        if limit is None or limit <= 0 or limit >= UNLIMITED:
+            continue
+        usage = _read_int(usage_file) or 0
+        return max(limit - usage, 0)
+    return None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):  # missing, unreadable, or "max"
+        return None
 
 
 def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024:
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} EiB"
+    """Bytes as readable text, any size (``"1.5 GiB"``, ``"2^5004 B"``)."""
+    return size_text(n)
+
+
+def pow2(exponent: float) -> float:
+    """``2.0 ** exponent``, or ``math.inf`` where that is beyond floats (cost
+    estimates of very wide circuits)."""
+    return 2.0**exponent if exponent < 1024 else math.inf
+
+
+def as_float(count: int) -> float:
+    """A (possibly huge) Python integer as a float, ``math.inf`` when too large."""
+    return float(count) if count.bit_length() <= 1023 else math.inf
 
 
 class PathCache(Memo):
@@ -151,6 +212,8 @@ def make_plan(network: Network, *, name: str, optimize="auto", batch: int = 1,
     sizes = network.size_dict(batch)
     out_size = math.prod(sizes[i] for i in network.output)
     _guard(name, out_size, itemsize, max_memory, "its output")
+    if cache is not None and not isinstance(cache, PathCache):
+        raise CompileError(f"cache must be a tnq.PathCache or None, got {show(cache)}")
     cache = PATHS if cache is None else cache
     key = (network.inputs, network.output, tuple(sorted(sizes.items())), _optimizer_key(optimize))
     t0 = time.perf_counter()
@@ -225,6 +288,7 @@ def _guard(name: str, elements: int, itemsize: int, max_memory: int, what: str) 
         raise MemoryLimitError(
             f"contracting '{name}' needs {format_bytes(need)} for {what} "
             f"(2^{math.log2(max(elements, 1)):.1f} elements of {itemsize} bytes), over "
-            f"max_memory={format_bytes(max_memory)}. Alternatives: pass a larger max_memory "
-            "to tnq.compile; ask for amplitudes, marginals or samples instead of the full "
-            "state; or use fewer qubits per output")
+            f"max_memory={format_bytes(max_memory)}. Alternatives: pass a larger max_memory= "
+            "to tnq.compile (the default is half the memory this process may use); ask for "
+            "amplitudes, marginals or samples instead of the full state; or use fewer qubits "
+            "per output")

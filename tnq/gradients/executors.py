@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .. import checks
 from ..circuit import Circuit, Op
 from ..errors import ParameterError
 from ..program import Program
@@ -84,21 +85,20 @@ class TnqExecutor:
     """
 
     def __init__(self, *, max_memory: int | None = None, cache_size: int = 16):
-        self.max_memory = max_memory
+        self.max_memory = None if max_memory is None else checks.positive_bytes(max_memory)
         self.cache_size = cache_size
         self._programs: OrderedDict = OrderedDict()
 
     def run(self, circuits: Sequence[Circuit], shots: int,
             seed: int | None = None) -> list[dict[str, int]]:
         """Sample each circuit ``shots`` times (qubit 0 is the first character)."""
-        if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
-            raise ParameterError(f"shots must be a positive integer, got {shots!r}")
+        shots = checks.shots(shots)
+        rng = np.random.default_rng(checks.seed(seed))
         circuits = list(circuits)
         for i, c in enumerate(circuits):
             if not isinstance(c, Circuit) or c.num_params or c.num_inputs:
                 raise ParameterError(f"circuit {i} must be a tnq.Circuit with numeric "
                                      "parameters only (bind symbols before running)")
-        rng = np.random.default_rng(seed)
         groups: dict[tuple, list[int]] = {}
         for i, c in enumerate(circuits):
             groups.setdefault(_structure(c), []).append(i)

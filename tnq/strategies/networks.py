@@ -21,7 +21,8 @@ from ..memo import Memo
 from ..plan import Plan, make_plan
 from .base import Setup
 
-__all__ = ["NetworkOutputs", "ClosedNetworkOutputs", "SAMPLE_BLOCK", "DENSE_SAMPLE_QUBITS"]
+__all__ = ["NetworkOutputs", "ClosedNetworkOutputs", "SAMPLE_BLOCK", "DENSE_SAMPLE_QUBITS",
+           "sample_in_chunks"]
 
 SAMPLE_BLOCK = 8
 """Qubits sampled per step when sampling from a closed network."""
@@ -105,7 +106,14 @@ class NetworkOutputs:
     def sample(self, values, shots: int, rng: np.random.Generator) -> np.ndarray:
         """Exact samples: from the probability vector of a small circuit, else
         ``SAMPLE_BLOCK`` qubits at a time from marginals conditioned on the
-        bits drawn so far (never the full state)."""
+        bits drawn so far (never the full state); in chunks of shots whose
+        working arrays fit ``max_memory``."""
+        n = self.setup.num_qubits
+        per_shot = 3 * 8 * 2**SAMPLE_BLOCK + 24 * n  # block probabilities, CDFs, bits
+        return sample_in_chunks(lambda k: self._draw(values, k, rng), shots, n, per_shot,
+                                self.setup.max_memory)
+
+    def _draw(self, values, shots: int, rng: np.random.Generator) -> np.ndarray:
         s = self.setup
         n = s.num_qubits
         if n <= DENSE_SAMPLE_QUBITS and 2**n * s.itemsize * 4 <= s.max_memory:
@@ -135,6 +143,22 @@ class NetworkOutputs:
             k = len(block)
             out[:, start:start + k] = (draw[:, None] >> np.arange(k - 1, -1, -1)) & 1
         return out
+
+
+def sample_in_chunks(draw: Callable[[int], np.ndarray], shots: int, n: int, per_shot: int,
+                     max_memory: int) -> np.ndarray:
+    """``shots`` samples, a ``(shots, n)`` uint8 array, from ``draw(k)`` (``k``
+    samples) called for chunks of at most ``max_memory // per_shot`` shots: a
+    sampler whose working arrays take ``per_shot`` bytes a shot stays within
+    ``max_memory``. One call when all shots fit."""
+    chunk = max(1, max_memory // per_shot)
+    if shots <= chunk:
+        return draw(shots)
+    out = np.empty((shots, n), dtype=np.uint8)
+    for start in range(0, shots, chunk):
+        k = min(chunk, shots - start)
+        out[start:start + k] = draw(k)
+    return out
 
 
 class ClosedNetworkOutputs:
