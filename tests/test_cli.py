@@ -22,8 +22,8 @@ def test_run_qasm_file(tmp_path, capsys):
 def test_run_reports_errors_cleanly(tmp_path, capsys):
     f = tmp_path / "bad.qasm"
     f.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nh q[3];\n')
-    assert main(["run", str(f)]) == 2
-    assert "line 4, column 5: index 3 is out of range" in capsys.readouterr().err
+    assert main(["run", str(f)]) == 1
+    assert "bad.qasm: line 4, column 5: index 3 is out of range" in capsys.readouterr().err
 
 
 def test_run_with_the_mps_strategy(tmp_path, capsys):
@@ -41,4 +41,4 @@ def test_run_with_the_mps_strategy(tmp_path, capsys):
     assert f"amplitude <{'1' * 30}|psi> = 0.707106781187" in out
     assert "strategy: mps (requested)" in out
     assert main(["run", str(f), "--strategy", "mps", "--max-bond", "0"]) == 2
-    assert "max_bond must be a positive integer" in capsys.readouterr().err
+    assert "--max-bond: expected a positive integer, got '0'" in capsys.readouterr().err

@@ -18,6 +18,7 @@ __all__ = [
     "GradientError",
     "ExecutorError",
     "UnsupportedError",
+    "MissingDependencyError",
 ]
 
 
@@ -58,6 +59,11 @@ class MemoryLimitError(TnqError, MemoryError):
 class UnsupportedError(TnqError, TypeError):
     """An output or a function transformation (``jax.jit``, ``vmap``, ...) that the
     Program's strategy does not support; the message names the strategies that do."""
+
+
+class MissingDependencyError(TnqError, ImportError):
+    """An optional package that a feature needs is not installed; the message
+    names the package and the extra that installs it (``pip install "tnq[torch]"``)."""
 
 
 class GradientError(TnqError, ValueError):

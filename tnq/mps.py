@@ -34,6 +34,7 @@ from .compile.route import SWAP, Schedule, Step
 from .compile.terms import TermGroups, group_terms
 from .contract import to_backend, to_numpy
 from .observables import observable as as_observable
+from .optional import require
 
 __all__ = ["MPS", "TruncationWarning", "simulate", "svd"]
 
@@ -334,8 +335,7 @@ class MPS:
 
     def to_quimb(self):
         """The same state as a ``quimb.tensor.MatrixProductState`` (numpy data)."""
-        import quimb.tensor as qtn
-
+        qtn = require("quimb.tensor", "tnq.mps.MPS.to_quimb")
         arrays = [to_numpy(a) for a in self.tensors]
         n = len(arrays)
         if n == 1:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..contract import to_numpy
 from ..errors import CompileError, GradientError
+from ..optional import require
 from ..program import Program
 from .shift import param_shift
 
@@ -85,7 +86,7 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
 
 
 def _jax(program: Program, params, inputs):
-    import jax
+    jax = require("jax", "tnq.value_and_grad(backend='jax')")
 
     if not {"jax.jit", "jax.grad"} <= program.transforms:
         raise GradientError(f"strategy {program.strategy!r} cannot run under jax.jit and "
@@ -106,7 +107,7 @@ def _jax(program: Program, params, inputs):
 
 
 def _torch(program: Program, params, inputs):
-    import torch
+    torch = require("torch", "tnq.value_and_grad(backend='torch')")
 
     real = getattr(torch, program.evaluator.real_dtype)
     given = isinstance(params, torch.Tensor)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..circuit import Circuit
 from ..errors import ExecutorError, ParameterError
+from ..optional import require
 from ..qasm import to_qasm
 
 __all__ = ["QiskitExecutor", "to_qiskit"]
@@ -18,8 +19,7 @@ __all__ = ["QiskitExecutor", "to_qiskit"]
 
 def to_qiskit(circuit: Circuit):
     """A ``qiskit.QuantumCircuit`` of ``circuit`` (numeric parameters), measured."""
-    from qiskit import qasm2
-
+    qasm2 = require("qiskit.qasm2", "tnq.gradients.to_qiskit")
     qc = qasm2.loads(to_qasm(circuit),
                      custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     qc.measure_all()
@@ -47,17 +47,18 @@ class QiskitExecutor:
     """
 
     def __init__(self, backend, *, optimization_level: int = 1):
+        require("qiskit", "tnq.QiskitExecutor")
         self.backend = backend
         self.optimization_level = optimization_level
 
     def run(self, circuits: Sequence[Circuit], shots: int,
             seed: int | None = None) -> list[dict[str, int]]:
-        from qiskit import transpile
-
+        qiskit = require("qiskit", "tnq.QiskitExecutor")
         if not isinstance(shots, int) or isinstance(shots, bool) or shots < 1:
             raise ParameterError(f"shots must be a positive integer, got {shots!r}")
-        qcs = transpile([to_qiskit(c) for c in circuits], self.backend,
-                        optimization_level=self.optimization_level, seed_transpiler=seed)
+        qcs = qiskit.transpile([to_qiskit(c) for c in circuits], self.backend,
+                               optimization_level=self.optimization_level,
+                               seed_transpiler=seed)
         options = {"shots": shots}
         if seed is not None and hasattr(self.backend.options, "seed_simulator"):
             options["seed_simulator"] = seed

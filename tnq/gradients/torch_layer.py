@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from ..errors import CompileError, ParameterError
+from ..optional import require
 from ..program import Program
+
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = require("torch", "tnq.TorchLayer")
 
 __all__ = ["TorchLayer"]
 
