@@ -1,6 +1,10 @@
+import re
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import tnq
 
@@ -84,3 +88,32 @@ def test_agrees_with_qiskit_aer_statevector(case):
     theirs = np.asarray(sv).reshape((2,) * n).transpose(range(n - 1, -1, -1)).reshape(-1)
     np.testing.assert_allclose(tnq.state(circuit, params=params, inputs=inputs), theirs,
                                atol=1e-10)
+
+
+FAST_PATH_STATEMENTS = [
+    "h q[0];", "cx q[0],q[1];", "cx q[0], q[0];", "rx(pi/2) q[1];", "rx(0.5,) q[1];",
+    "U(0,0,0) q;", "CX q, r;", "CX q[0], r;", "cx q, q;", "rz(1e400) q[0];", "rz(007) q[0];",
+    "rz(0.7a) q[0];", "g(0.1) q[0], q[1];", "g(1/0) q[0], q[1];", "h q[5];", "h q[00];",
+    "h  q [ 1 ] ;", "h q[1],;", "hq[0];", "h//c\n q[0];", "measure q[0] -> c[0];", "x q[0];",
+    "barrier q;", "u0(3) q[1];", "U() q[0];", "CX() q[0], q[1];", "rx(-+0.5) q[0];",
+    "rx(- 0.5) q[0];", "rx(.5e-3) q[0];", "rx(1.e2) q[0];", "foo q[0];", "q q[0];",
+    "rx(a) q[0];", "cx q[0] q[1];", "ccx q, r, r;", "rx(0.1) q[0]; // x;", "rx(1, 2) q[0];",
+    "swap q[0], r[1];", "e q;", "e q[0]", "rx( +1.5e+3 ) q[1];", "rx(1_000) q[0];",
+]
+
+
+def _outcome(text):
+    try:
+        c = tnq.from_qasm(text)
+    except tnq.QasmError as exc:
+        return str(exc)
+    return c.num_qubits, [(op.name, op.qubits, op.params) for op in c.ops]
+
+
+@given(st.lists(st.sampled_from(FAST_PATH_STATEMENTS), min_size=1, max_size=8))
+def test_fast_path_agrees_with_the_token_reader(statements):
+    text = (HEADER + "qreg q[2];\nqreg r[2];\ncreg c[2];\n"
+            "gate g(t) a, b { rx(t) a; cx a, b; }\ngate e a { }\n" + "\n".join(statements))
+    fast = _outcome(text)
+    with mock.patch.object(tnq.qasm, "_FAST", re.compile("(?!)")):  # never matches
+        assert _outcome(text) == fast

@@ -27,10 +27,11 @@ other in declaration order.
 
 A file is untrusted input. Every problem raises :class:`~tnq.QasmError` with
 its line and column, and two limits are checked before memory is used:
-:data:`MAX_OPERATIONS` gate applications after expanding ``gate`` definitions
-(nested calls counted) and :data:`MAX_QUBITS` qubits (and bits per classical
-register); raise them with ``from_qasm(text, max_operations=...,
-max_qubits=...)``.
+:data:`MAX_OPERATIONS` operations in all (gate applications after expanding
+``gate`` definitions, each call of a definition counted too, and measured
+qubits) and :data:`MAX_QUBITS` qubits (and bits per classical register).
+Raise them with ``from_qasm(text, max_operations=..., max_qubits=...)``.
+Expressions of any depth are read without recursion; angles must be finite.
 
 Examples
 --------
@@ -49,9 +50,11 @@ import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
+from .checks import MAX_QUBITS as CIRCUIT_MAX_QUBITS
 from .circuit import Circuit, Op
-from .errors import QasmError
+from .errors import CircuitError, QasmError
 from .gates import GATES
 from .qasm_expr import EvalError, Expr, parse, value
 from .qasm_lexer import KEYWORDS, Lexer, Token, describe, where
@@ -71,14 +74,18 @@ QELIB1 = frozenset(
 _SIZE_CAP = 10**30  # expansion sizes saturate here (no huge integers from hostile files)
 _CACHE_SIZE = 1 << 16
 # A gate application in one match: name, parameter text (no nested parentheses) and
-# argument text. Anything unusual falls back to the token-by-token reader.
-_FAST = re.compile(r"""(?:\s++|//[^\n]*+)*+
-    ([a-z]\w*+|U(?!\w)|CX(?!\w))\s*+
-    (?:\(([^()]*+)\)\s*+)?+
-    ([a-z][^;]*+);""", re.VERBOSE | re.ASCII)
-_ARG = re.compile(r"\s*+([a-z]\w*+)\s*+(?:\[\s*+(\d++)\s*+\])?+\s*+", re.ASCII)
-_NUM = r"\s*+[-+]?+(?:(?:\d++\.\d*+|\.\d++|\d++)[eE][-+]?+\d++|\d++\.\d*+|\.\d++|0|[1-9]\d*+)\s*+"
-_NUMBERS = re.compile(rf"{_NUM}(?:,{_NUM})*+(?:,\s*+)?+", re.ASCII)  # plain numbers, no expressions
+# argument text. Anything unusual falls back to the token-by-token reader. The pattern
+# never backtracks far: names end at a word boundary, comments at the end of the line,
+# and the argument text stops at ';', '{' or '}', so a failed match costs at most the
+# length of the statement.
+_FAST = re.compile(r"""(?:\s|//[^\n]*(?![^\n]))*
+    ([a-z]\w*(?!\w)|U(?!\w)|CX(?!\w))\s*
+    (?:\(([^()]*)\)\s*)?
+    ([a-z][^;{}]*);""", re.VERBOSE | re.ASCII)
+_ARG = re.compile(r"\s*([a-z]\w*)\s*(?:\[\s*(\d+)\s*\]\s*)?", re.ASCII)
+_NUM = r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*"
+_NUMBERS = re.compile(rf"{_NUM}(?:,{_NUM})*(?:,\s*)?", re.ASCII)  # plain numbers only
+_LEADING_ZERO = re.compile(r"\s*[-+]?0\d+\s*", re.ASCII)  # an integer the lexer refuses
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,21 +94,19 @@ class _Gate:
 
     ``prim`` is the registry gate a primitive becomes (``None`` for a
     definition, whose ``body`` holds ``(callee, exprs, qubit indices, pos)``);
-    ``steps`` counts the applications one call expands into.
+    ``steps`` counts the applications one call expands into, itself included.
     """
 
     name: str
     num_params: int
     num_qubits: int
-    origin: str
     prim: str | None = None
     keep_params: bool = True
     body: tuple = ()
     steps: int = 1
 
 
-_BUILTINS = (_Gate("U", 3, 1, "as a built-in gate", prim="u3"),
-             _Gate("CX", 0, 2, "as a built-in gate", prim="cx"))
+_BUILTINS = (_Gate("U", 3, 1, prim="u3"), _Gate("CX", 0, 2, prim="cx"))
 
 
 def from_qasm(text: str, *, max_operations: int = MAX_OPERATIONS,
@@ -118,7 +123,8 @@ def from_qasm(text: str, *, max_operations: int = MAX_OPERATIONS,
         :data:`MAX_OPERATIONS`).
     max_qubits : int
         Most qubits in all, and bits per classical register (default
-        :data:`MAX_QUBITS`).
+        :data:`MAX_QUBITS`; at most ``tnq.checks.MAX_QUBITS``, the most qubits
+        a circuit may have).
 
     Raises
     ------
@@ -141,6 +147,9 @@ def from_qasm(text: str, *, max_operations: int = MAX_OPERATIONS,
     for name, limit in (("max_operations", max_operations), ("max_qubits", max_qubits)):
         if not isinstance(limit, numbers.Integral) or isinstance(limit, bool) or limit < 0:
             raise QasmError(f"{name} must be a non-negative integer, got {limit!r}")
+    if max_qubits > CIRCUIT_MAX_QUBITS:
+        raise QasmError(f"max_qubits={max_qubits:,} is above the most qubits a tnq circuit may "
+                        f"have ({CIRCUIT_MAX_QUBITS:,})")
     return _Reader(text, int(max_operations), int(max_qubits)).run()
 
 
@@ -167,7 +176,9 @@ class _Reader:
         self.gates: dict[str, _Gate] = {g.name: g for g in _BUILTINS}
         self.qregs: dict[str, tuple[int, int]] = {}
         self.cregs: dict[str, int] = {}
-        self.origins: dict[str, str] = {g.name: g.origin for g in _BUILTINS}
+        # how each global name was defined, and where (formatted only for errors)
+        self.origins: dict[str, tuple[str, int]] = {
+            g.name: ("as a built-in gate", -1) for g in _BUILTINS}
         self.num_qubits = 0
         self.included: int | None = None
         self.started = False
@@ -209,7 +220,10 @@ class _Reader:
                 break
         if self.num_qubits == 0:
             return _empty_circuit()
-        return Circuit._from_ops(self.num_qubits, self.ops)
+        try:
+            return Circuit._from_ops(self.num_qubits, self.ops)
+        except CircuitError as exc:  # the parser checks what Circuit does; kept as a guard
+            raise QasmError(f"the program does not make a valid circuit: {exc}") from None
 
     def statement(self, pos: int) -> int:
         """Read one statement token by token; the position after it, or -1 at the end."""
@@ -248,14 +262,12 @@ class _Reader:
         if self.included is not None:
             raise self.error(f"\"qelib1.inc\" is already included at line "
                              f"{self.line(self.included)}", tok[2])
-        origin = f"as a gate of qelib1.inc (included at line {self.line(tok[2])})"
         for name in sorted(QELIB1):
             self.check_new(name, tok[2], "; qelib1.inc defines it too")
             gate = GATES["id" if name == "u0" else name]
             self.gates[name] = _Gate(name, 1 if name == "u0" else gate.num_params,
-                                     gate.num_qubits, origin, prim=gate.name,
-                                     keep_params=name != "u0")
-            self.origins[name] = origin
+                                     gate.num_qubits, prim=gate.name, keep_params=name != "u0")
+            self.origins[name] = ("as a gate of qelib1.inc, included", tok[2])
         self.included = tok[2]
 
     def register(self, tok: Token) -> None:
@@ -267,14 +279,13 @@ class _Reader:
         lex.expect(";")
         self.check_new(name[1], name[2])
         size = self.size(tok[0], name[1], size_tok)
-        where_ = f"at line {self.line(name[2])}"
         if tok[0] == "qreg":
             self.qregs[name[1]] = (self.num_qubits, size)
             self.num_qubits += size
-            self.origins[name[1]] = f"as a quantum register {where_}"
+            self.origins[name[1]] = ("as a quantum register", name[2])
         else:
             self.cregs[name[1]] = size
-            self.origins[name[1]] = f"as a classical register {where_}"
+            self.origins[name[1]] = ("as a classical register", name[2])
 
     def size(self, kind: str, name: str, tok: Token) -> int:
         digits = tok[1]
@@ -289,7 +300,11 @@ class _Reader:
 
     def check_new(self, name: str, pos: int, note: str = "") -> None:
         if name in self.origins:
-            raise self.error(f"{name!r} is already defined {self.origins[name]}{note}", pos)
+            raise self.error(f"{name!r} is already defined {self.origin(name)}{note}", pos)
+
+    def origin(self, name: str) -> str:
+        what, pos = self.origins[name]
+        return what if pos < 0 else f"{what} at line {self.line(pos)}"
 
     def unsupported(self, tok: Token) -> None:
         if tok[0] == "opaque":
@@ -308,6 +323,8 @@ class _Reader:
             raise self.error("measure needs a qubit and a bit, or two registers of one size; "
                              f"got {_operand(size, is_reg, 'qubit')} and "
                              f"{_operand(bits, bits_reg, 'bit')}", tok[2])
+        self.check_limit(size, "measure", tok[2])  # measured qubits count towards the limit
+        self.total += size
         for q in range(start, start + size):
             self.measured.setdefault(q, tok[2])
 
@@ -319,20 +336,20 @@ class _Reader:
         gate = self.gate_named(name, pos)
         params = self.expr_list(None) if self.lex.accept("(") else []
         args = self.qargs(allow_empty=False)
-        values = tuple(params)  # constants: no parameters outside a definition
-        self.commit(self.apply(gate, name, pos, values, args), name, pos)  # type: ignore[arg-type]
+        values = cast(tuple[float, ...], tuple(params))  # no parameters outside a definition
+        self.commit(self.apply(gate, name, pos, values, args), name, pos)
 
     def gate_named(self, name: str, pos: int, inside: str | None = None) -> _Gate:
         gate = self.gates.get(name)
         if gate is not None:
             return gate
         if name in self.qregs or name in self.cregs:
-            raise self.error(f"{name!r} is defined {self.origins[name]}, not as a gate", pos)
+            raise self.error(f"{name!r} is defined {self.origin(name)}, not as a gate", pos)
         hint = ""
-        if name in QELIB1:
-            hint = '; it needs include "qelib1.inc" before it is used'
-        elif name == inside:
+        if name == inside:
             hint = "; a gate cannot call itself"
+        elif name in QELIB1:
+            hint = '; it needs include "qelib1.inc" before it is used'
         raise self.error(f"gate {name!r} is not defined{hint}", pos)
 
     # ------------------------------------------------------------- arguments
@@ -386,7 +403,7 @@ class _Reader:
 
     def not_a(self, name: str, what: str) -> str:
         if name in self.origins:
-            return f"{name!r} is defined {self.origins[name]}, not as a {what}"
+            return f"{name!r} is defined {self.origin(name)}, not as a {what}"
         return f"{what} {name!r} is not defined"
 
     def expr_list(self, params: dict[str, int] | None, qubits: Sequence[str] = (),
@@ -422,9 +439,8 @@ class _Reader:
             seen[ident[1]] = kind
         body, steps = self.body(name, name_tok[2], [t[1] for t in params],
                                 [t[1] for t in qubits])
-        origin = f"as a gate at line {self.line(name_tok[2])}"
-        self.gates[name] = _Gate(name, len(params), len(qubits), origin, body=body, steps=steps)
-        self.origins[name] = origin
+        self.gates[name] = _Gate(name, len(params), len(qubits), body=body, steps=steps)
+        self.origins[name] = ("as a gate", name_tok[2])
 
     def names(self, close: str, what: str) -> list[Token]:
         """Identifiers separated by commas, up to ``close`` (a trailing comma is allowed)."""
@@ -450,18 +466,16 @@ class _Reader:
         env = {p: i for i, p in enumerate(params)}
         local = {q: i for i, q in enumerate(qubits)}
         items: list[tuple] = []
-        steps = 0
+        steps = 1  # the call itself
         while True:
             tok = lex.next()
             kind = tok[0]
             if kind == "}":
-                return tuple(items), min(steps, _SIZE_CAP)
+                return tuple(items), steps
             if kind == "id":
                 item = self.body_call(tok, gate, env, qubits, local)
-                callee = item[0]
-                if callee.steps:  # a call of an empty gate does nothing
-                    items.append(item)
-                    steps += 1 if callee.prim else 1 + callee.steps
+                items.append(item)
+                steps = min(steps + item[0].steps, _SIZE_CAP)
             elif kind == "barrier":
                 self.body_qubits(gate, env, local, allow_empty=True)
             elif kind == "eof":
@@ -529,7 +543,7 @@ class _Reader:
 
     def apply(self, gate: _Gate, name: str, pos: int, params: tuple[float, ...],
               args: list[tuple[int, int, bool]]) -> tuple:
-        """``(ops, qubits touched, steps)`` of one statement, checked before expanding."""
+        """``(ops, qubit ranges, steps)`` of one statement, checked before expanding."""
         self.check_counts(gate, name, pos, len(params), len(args))
         sizes = sorted({size for _, size, is_reg in args if is_reg})
         if len(sizes) > 1:
@@ -538,40 +552,55 @@ class _Reader:
         count = sizes[0] if sizes else 1
         steps = gate.steps * count
         self.check_limit(steps, name, pos)
+        self.check_distinct(name, pos, args)
         out: list[Op] = []
         for k in range(count):
             qubits = tuple(start + k if is_reg else start for start, _, is_reg in args)
-            if len(qubits) > 1 and len(set(qubits)) < len(qubits):
-                raise self.error(f"gate {name!r}: qubit repeated in ({self.qubit_names(qubits)});"
-                                 " a gate needs distinct qubits", pos)
             if gate.prim is not None:
                 out.append(Op(gate.prim, qubits, params if gate.keep_params else ()))
             else:
                 self.expand(gate, params, qubits, out, pos)
-        touched = tuple(q for start, size, _ in args for q in range(start, start + size))
-        return tuple(out), touched, steps
+        return tuple(out), tuple((start, size) for start, size, _ in args), steps
+
+    def check_distinct(self, name: str, pos: int, args: list[tuple[int, int, bool]]) -> None:
+        """No qubit twice in any application of a (broadcast) statement."""
+        for i, (a, size_a, reg_a) in enumerate(args):
+            for b, size_b, reg_b in args[:i]:
+                if reg_a == reg_b:
+                    clash = a == b and size_a > 0
+                else:
+                    clash = a <= b < a + size_a if reg_a else b <= a < b + size_b
+                if clash:
+                    qubits = (max(a, b),) * 2 if reg_a != reg_b else (a, b)
+                    raise self.error(f"gate {name!r}: qubit repeated in "
+                                     f"({self.qubit_names(qubits)}); a gate needs distinct "
+                                     "qubits", pos)
 
     def check_limit(self, steps: int, name: str, pos: int) -> None:
+        """Refuse a statement that would take the program over ``max_operations``."""
         if self.total + steps > self.max_operations:
             size = f"{steps:,}" if steps < _SIZE_CAP else f"at least {_SIZE_CAP:.0e}"
-            raise self.error(f"this {name!r} statement expands into {size} gate applications; "
-                             f"with the {self.total:,} before it, that is above max_operations="
+            what = (f"measures {size} qubits" if name == "measure"
+                    else f"expands into {size} gate applications")
+            raise self.error(f"this {name!r} statement {what}; with the {self.total:,} "
+                             f"operations before it, that is above max_operations="
                              f"{self.max_operations:,} (pass max_operations= to from_qasm to "
                              "raise the limit)", pos)
 
     def commit(self, entry: tuple | Op, name: str, pos: int) -> None:
-        """Append a statement's operations (one Op, or ``(ops, qubits, steps)``)."""
+        """Append a statement's operations: one Op, or ``(ops, qubit ranges, steps)``."""
         if isinstance(entry, Op):
-            ops, touched, steps = (entry,), entry.qubits, 1
+            ops, ranges, steps = (entry,), tuple((q, 1) for q in entry.qubits), 1
         else:
-            ops, touched, steps = entry
-        if self.measured:
-            for q in touched:
-                if q in self.measured:
-                    raise self.error(
-                        f"gate {name!r} acts on qubit {self.qubit_names((q,))} after it was "
-                        f"measured at line {self.line(self.measured[q])}; only final "
-                        "measurements are supported", pos)
+            ops, ranges, steps = entry
+        if self.measured:  # ranges hold at most `steps` qubits per argument
+            for start, size in ranges:
+                for q in range(start, start + size):
+                    if q in self.measured:
+                        raise self.error(
+                            f"gate {name!r} acts on qubit {self.qubit_names((q,))} after it "
+                            f"was measured at line {self.line(self.measured[q])}; only final "
+                            "measurements are supported", pos)
         self.check_limit(steps, name, pos)
         self.total += steps
         self.ops.extend(ops)
@@ -649,10 +678,10 @@ class _Reader:
     def fast_params(self, ptext: str, start: int, end: int) -> tuple[float, ...] | None:
         if not ptext.strip():
             return ()
-        if _NUMBERS.fullmatch(ptext):
-            pieces = ptext.split(",")
-            if not pieces[-1].strip():
-                pieces.pop()
+        pieces = ptext.split(",")
+        if not pieces[-1].strip():
+            pieces.pop()
+        if _NUMBERS.fullmatch(ptext) and not any(_LEADING_ZERO.fullmatch(p) for p in pieces):
             values = tuple(map(float, pieces))
             total = sum(values)
             if total - total == 0.0:  # all finite (or an overflowing sum: read it slowly)

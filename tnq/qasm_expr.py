@@ -252,6 +252,8 @@ class _Parser:
         constants."""
         _, kind, fn, pos, text, _ = entry
         out = self.out
+        if text == "/" and out[-1][0] is _CONST and out[-1][1] == 0.0:
+            raise self.lex.error("division by zero (the divisor is the constant 0)", pos)
         arity = 2 if kind is _BIN else 1
         if all(x[0] is _CONST for x in out[-arity:]):
             try:

@@ -26,20 +26,23 @@ Token = tuple[str, str, int, int]
 FUNCTIONS = frozenset({"sin", "cos", "tan", "exp", "ln", "sqrt"})
 KEYWORDS = frozenset({"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "measure",
                       "reset", "barrier", "if", "pi"}) | FUNCTIONS
-_NUMBER = r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"
-# Possessive quantifiers: no backtracking over long runs of space or comments.
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+# Written to never backtrack far (Python 3.10 has no possessive quantifiers): a comment
+# runs to the end of its line, and every alternative after the space either matches or
+# falls through to `bad`, one character.
+_SPACE = r"(?:\s|//[^\n]*(?![^\n]))*"
 _TOKEN = re.compile(rf"""
-    (?:\s++|//[^\n]*+)*+
+    {_SPACE}
     (?:
-        (?P<num>{_NUMBER})(?![\w.])
-      | (?P<badnum>{_NUMBER}[\w.])
-      | (?P<word>[A-Za-z_]\w*+)
-      | (?P<str>"[^"\n]*+"|'[^'\n]*+')
+        (?P<num>{_NUMBER})
+      | (?P<word>[A-Za-z_]\w*)
+      | (?P<str>"[^"\n]*"|'[^'\n]*')
       | (?P<badstr>["'])
       | (?P<sym>->|==|[;,()\[\]{{}}+\-*/^])
       | (?P<eof>\Z)
       | (?P<bad>.)
     )""", re.VERBOSE | re.ASCII | re.DOTALL)
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _BUILTIN_CAPITALS = frozenset({"U", "CX", "OPENQASM"})
 
 
@@ -112,19 +115,29 @@ class Lexer:
     def _read(self, pos: int) -> Token:
         m = _TOKEN.match(self.text, pos, self.end)
         assert m is not None  # the pattern matches any character or the end
-        kind, start = m.lastgroup or "bad", m.start(m.lastgroup or 0)
+        kind = m.lastgroup or "bad"
+        start, end = m.span(kind)
         text = m.group(kind)
+        if kind == "sym":
+            return text, text, start, end
+        if kind == "word":
+            return self._word(text, start), text, start, end
         if kind == "num":
-            kind = "int" if text.isdigit() else "real"
-            if kind == "int" and len(text) > 1 and text[0] == "0":
-                raise self.error(f"integers cannot have leading zeros, got {text!r}", start)
-        elif kind == "word":
-            kind = self._word(text, start)
-        elif kind == "sym":
-            kind = text
-        elif kind != "str" and kind != "eof":
-            raise self.error(_BAD[kind](text), start)
-        return kind, text, start, m.end()
+            return self._number(text, start, end), text, start, end
+        if kind == "str" or kind == "eof":
+            return kind, text, start, end
+        raise self.error(_BAD[kind](text), start)
+
+    def _number(self, text: str, start: int, end: int) -> str:
+        if end < self.end and self.text[end] in _WORD_CHARS:
+            shown = text if len(text) <= 20 else text[:17] + "..."
+            raise self.error(f"malformed number {shown + self.text[end]!r}: a number ends at a "
+                             "space, an operator or a bracket", start)
+        if not text.isdigit():
+            return "real"
+        if len(text) > 1 and text[0] == "0":
+            raise self.error(f"integers cannot have leading zeros, got {text[:20]!r}", start)
+        return "int"
 
     def _word(self, text: str, start: int) -> str:
         if text in KEYWORDS:
@@ -136,8 +149,6 @@ class Lexer:
 
 
 _BAD = {
-    "badnum": lambda t: f"malformed number {t!r}: a number must end at a space, an operator "
-                        "or a bracket",
     "badstr": lambda t: f"unterminated string: the closing {t} is missing on this line",
     "bad": lambda t: f"unexpected character {t!r}",
 }
