@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .checks import MAX_QUBITS, show
 from .errors import CircuitError
 from .gates import GATES, Gate, get_gate
-from .symbols import Symbol
+from .symbols import Layout, Symbol, SymbolVector
 
 __all__ = ["Circuit", "Op"]
 
@@ -70,7 +71,8 @@ class Circuit:
     Parameters
     ----------
     num_qubits : int
-        The number of qubits; qubit 0 is the leftmost character of bitstrings.
+        The number of qubits, 1 to :data:`MAX_QUBITS`; qubit 0 is the leftmost
+        character of bitstrings.
 
     Examples
     --------
@@ -86,9 +88,13 @@ class Circuit:
     def __init__(self, num_qubits: int):
         if not isinstance(num_qubits, numbers.Integral) or isinstance(num_qubits, bool) \
                 or num_qubits < 1:
-            raise CircuitError(f"num_qubits must be a positive integer, got {num_qubits!r}")
+            raise CircuitError(f"num_qubits must be a positive integer, got {show(num_qubits)}")
+        if num_qubits > MAX_QUBITS:
+            raise CircuitError(f"num_qubits={show(num_qubits)} is over the limit of "
+                               f"tnq.circuit.MAX_QUBITS = {MAX_QUBITS:,} qubits")
         self._n: int = int(num_qubits)
         self._ops: list[Op] = []
+        self._vectors: dict[str, SymbolVector] = {}  # uid -> vector, in order of first use
 
     if TYPE_CHECKING:  # gate methods are attached from the registry below
 
@@ -105,18 +111,39 @@ class Circuit:
         return tuple(self._ops)
 
     @property
+    def layout(self) -> Layout:
+        """The symbol vectors the circuit uses, of each kind in order of first use:
+        the order of a Program's flat parameter and input vectors."""
+        vs = tuple(self._vectors.values())
+        return Layout(tuple(v for v in vs if v.kind == "param"),
+                      tuple(v for v in vs if v.kind == "input"))
+
+    @property
     def num_params(self) -> int:
-        """Length of the trainable parameter vector (0 if there is none)."""
-        return self._vector_size("param")
+        """Length of the flat trainable parameter vector: the sizes of the
+        parameter vectors used, added (0 if there is none)."""
+        return sum(v.size for v in self._vectors.values() if v.kind == "param")
 
     @property
     def num_inputs(self) -> int:
-        """Length of the data input vector (0 if there is none)."""
-        return self._vector_size("input")
+        """Length of the flat data input vector (0 if there is none)."""
+        return sum(v.size for v in self._vectors.values() if v.kind == "input")
 
-    def _vector_size(self, kind: str) -> int:
-        return max((p.size for op in self._ops for p in op.params
-                    if isinstance(p, Symbol) and p.kind == kind), default=0)
+    def _use(self, name: str, qubits: tuple[int, ...], params: tuple) -> None:
+        """Record the symbol vectors of a new gate's ``params``; refuse a second,
+        different vector under a name already used."""
+        for p in params:
+            if not isinstance(p, Symbol) or p.vector.uid in self._vectors:
+                continue
+            v = p.vector
+            clash = next((u for u in self._vectors.values() if u.name == v.name), None)
+            if clash is not None:
+                raise CircuitError(
+                    f"gate '{name}' on qubits {qubits}: {p!r} is of a second, different "
+                    f"vector named {v.name!r} ({v!r}; the circuit already uses {clash!r}). "
+                    "Two vectors in one circuit need two names: tnq.parameters(2, 'gamma'), "
+                    "tnq.parameters(2, 'beta')")
+            self._vectors[v.uid] = v
 
     def __len__(self) -> int:
         return len(self._ops)
@@ -134,12 +161,15 @@ class Circuit:
         """A circuit holding already-validated ``ops`` (no checks: internal use)."""
         new = cls(num_qubits)
         new._ops = list(ops)
+        for op in new._ops:
+            new._use(op.name, op.qubits, op.params)
         return new
 
     def copy(self) -> Circuit:
         """A new circuit with the same operations."""
         new = Circuit(self._n)
         new._ops = list(self._ops)
+        new._vectors = dict(self._vectors)
         return new
 
     # ------------------------------------------------------------- building
@@ -147,10 +177,14 @@ class Circuit:
         """Append the registry gate ``name`` on ``qubits`` with ``params``."""
         gate = get_gate(name)
         qs = self._check_qubits(name, qubits, gate.num_qubits)
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+            raise CircuitError(f"gate '{name}' on qubits {qs}: params must be a sequence of "
+                               f"{gate.num_params} parameter(s), got {show(params)}")
         if len(params) != gate.num_params:
             raise CircuitError(f"gate '{name}' on qubits {qs} takes {gate.num_params} "
                                f"parameter(s), got {len(params)}")
         ps = tuple(_check_param(name, qs, i, p) for i, p in enumerate(params))
+        self._use(name, qs, ps)
         self._ops.append(Op(name, qs, ps))
         return self
 
@@ -165,7 +199,14 @@ class Circuit:
         >>> import numpy as np, tnq
         >>> c = tnq.Circuit(3).unitary(np.eye(4)[[1, 0, 2, 3]], [2, 0])
         """
-        qlist: tuple = (qubits,) if isinstance(qubits, (int, np.integer)) else tuple(qubits)
+        if isinstance(qubits, (numbers.Integral, np.integer)):
+            qlist: tuple = (qubits,)
+        elif isinstance(qubits, Sequence) and not isinstance(qubits, (str, bytes)) \
+                or isinstance(qubits, np.ndarray) and qubits.ndim == 1:
+            qlist = tuple(qubits)
+        else:
+            raise CircuitError(f"unitary: qubits must be a qubit or a sequence of qubits, got "
+                               f"{show(qubits)}")
         try:
             m = np.array(matrix, dtype=complex)
         except (TypeError, ValueError) as exc:
@@ -189,12 +230,15 @@ class Circuit:
     def _check_qubits(self, name: str, qubits: Sequence, k: int) -> tuple[int, ...]:
         if len(qubits) != k:
             raise CircuitError(f"gate '{name}' acts on {k} qubit(s), got {len(qubits)}: "
-                               f"{tuple(qubits)}")
+                               f"{show(tuple(qubits))}")
         for q in qubits:
             if not isinstance(q, numbers.Integral) or isinstance(q, bool):
-                raise CircuitError(f"gate '{name}': qubit {q!r} is not an integer")
+                raise CircuitError(f"gate '{name}': qubit {q!r} is not an integer"
+                                   if isinstance(q, (float, str)) and len(repr(q)) < 40 else
+                                   f"gate '{name}': qubit {show(q)} is not an integer")
             if not 0 <= int(q) < self._n:
-                raise CircuitError(f"gate '{name}': qubit {q} is out of range for a "
+                shown = int(q) if abs(int(q)) < 2**64 else show(q)
+                raise CircuitError(f"gate '{name}': qubit {shown} is out of range for a "
                                    f"{self._n}-qubit circuit (expected 0..{self._n - 1})")
         qs = tuple(int(q) for q in qubits)
         if len(set(qs)) != len(qs):

@@ -243,8 +243,9 @@ class MPS:
         c = self.tensors[self.centre]
         return do("real", do("sum", c * do("conj", c)))
 
-    def expectation_terms(self, terms: TermGroups, operators: Sequence | None = None):
-        """The real expectation value of grouped terms (see :func:`~tnq.compile.group_terms`).
+    def term_values(self, terms: TermGroups, operators: Sequence | None = None) -> list:
+        """``<O>`` of each row of grouped terms (see :func:`~tnq.compile.group_terms`),
+        complex, as a list.
 
         ``operators``: the terms' operators already on the state's backend, dense
         ones transposed (a Program keeps them so per backend); made here if None.
@@ -253,9 +254,7 @@ class MPS:
             ref = self.tensors[0]
             operators = [_like(o if o.ndim == 3 else np.ascontiguousarray(o.T), ref)
                          for o in terms.operators]
-        vals = self._term_values(terms, operators)
-        total = sum(vals[1:], vals[0]) if vals else 0.0
-        return do("real", total) + terms.constant
+        return self._term_values(terms, operators)
 
     def expectation(self, observable):
         """``<psi|O|psi>`` for an observable (text, PauliString, Observable, ...).
@@ -269,7 +268,10 @@ class MPS:
         """
         obs = as_observable(observable)
         obs.check(self.num_qubits)
-        return self.expectation_terms(group_terms(obs))
+        terms = group_terms(obs)
+        vals = self.term_values(terms)
+        return do("real", sum(vals[1:], vals[0])) + terms.constant[0] if vals \
+            else float(terms.constant[0])
 
     def probabilities(self, qubits: Sequence[int]):
         """Probabilities of the ``2^k`` outcomes of ``qubits`` (in that order):

@@ -31,7 +31,7 @@ def choose(setup: Setup, requested: str) -> tuple[Strategy, str]:
         strategy = REGISTRY[requested](setup)
         strategy.prepare()
         return strategy, "requested"
-    if setup.observable is None:
+    if not setup.observables:
         return REGISTRY[NO_OBSERVABLE](setup), \
             "no observable: outputs are amplitudes, states and samples"
     notes: list[str] = []

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .circuit import Circuit
+from . import checks
+from .circuit import Circuit, Op
 from .compile import group_terms
-from .contract import Evaluator, Values, transformation
+from .contract import Evaluator, Values, to_backend, transformation
 from .errors import CompileError, ParameterError, UnsupportedError
 from .memo import Memo
 from .observables import Observable
@@ -29,6 +30,7 @@ from .observables import observable as as_observable
 from .plan import PathCache, Plan, check_optimize, default_max_memory, format_bytes
 from .planner import choose
 from .strategies import REGISTRY, Result, Setup, supporting
+from .symbols import KINDS, Layout, Symbol
 
 __all__ = ["Program", "compile", "Result", "STRATEGIES"]
 
@@ -58,30 +60,27 @@ class Program:
                  cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None):
         if not isinstance(circuit, Circuit):
             raise CompileError(f"expected a tnq.Circuit, got {type(circuit).__name__}")
-        if strategy not in STRATEGIES:
+        if not isinstance(strategy, str) or strategy not in STRATEGIES:
             raise CompileError(f"strategy={strategy!r} is not available; expected one of "
                                f"{STRATEGIES}")
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             raise CompileError(f"dtype={dtype!r} is not supported; expected one of {DTYPES}")
-        if max_memory is not None and (not isinstance(max_memory, (int, float))
-                                       or isinstance(max_memory, bool) or max_memory <= 0):
-            raise CompileError(f"max_memory must be a positive number of bytes, "
-                               f"got {max_memory!r}")
+        if max_memory is not None:
+            max_memory = checks.positive_bytes(max_memory, "max_memory")
         check_optimize(optimize)
         _check_mps_options(max_bond, cutoff, min_fidelity)
-        obs = None
-        if observable is not None:
-            obs = as_observable(observable)
-            obs.check(circuit.num_qubits)
-        ops = tuple(circuit.ops)
+        observables, vector = _observables(observable, circuit.num_qubits)
+        layout = circuit.layout
+        ops = _flat_ops(circuit.ops, layout)
         setup = Setup(
             ops=ops, num_qubits=circuit.num_qubits,
-            evaluator=Evaluator(ops, circuit.num_params, circuit.num_inputs, dtype),
-            observable=obs, terms=None if obs is None else group_terms(obs),
+            evaluator=Evaluator(ops, layout.size("param"), layout.size("input"), dtype),
+            observables=observables,
+            terms=group_terms(observables) if observables else None,
             optimize=optimize, max_memory=int(max_memory or default_max_memory()),
             dtype=dtype, cache=cache, max_bond=None if max_bond is None else int(max_bond),
             cutoff=float(cutoff), min_fidelity=min_fidelity)
-        self._setup = setup
+        self._setup, self._layout, self._vector = setup, layout, vector
         self._strategy, self._reason = choose(setup, strategy)
         self._derived = Memo(32, travel=False)
 
@@ -97,8 +96,21 @@ class Program:
         return self._reason
 
     @property
-    def observable(self) -> Observable | None:
-        return self._setup.observable
+    def observable(self) -> Observable | tuple[Observable, ...] | None:
+        """The observable compiled (a tuple of them for a vector of values), or None."""
+        obs = self._setup.observables
+        return obs if self._vector else (obs[0] if obs else None)
+
+    @property
+    def observables(self) -> tuple[Observable, ...]:
+        """The observables whose values a call returns, in order (empty: none)."""
+        return self._setup.observables
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        """``()`` for one observable, ``(K,)`` for a list of ``K``: the shape of a
+        call's value (after a leading batch axis, for a batch)."""
+        return (len(self.observables),) if self._vector else ()
 
     @property
     def num_qubits(self) -> int:
@@ -114,8 +126,47 @@ class Program:
 
     @property
     def ops(self) -> tuple:
-        """The circuit's operations, as compiled."""
+        """The circuit's operations, as compiled (with several symbol vectors of a
+        kind, their symbols are those of one flat vector; see :attr:`layout`)."""
         return self._setup.ops
+
+    @property
+    def layout(self) -> Layout:
+        """The circuit's parameter and input vectors, in the order of the flat
+        arrays a call takes."""
+        return self._layout
+
+    def pack(self, values, kind: str = "params"):
+        """``values`` as one flat array: a mapping ``{name: array}`` of the
+        circuit's vectors of ``kind`` (``"params"`` or ``"inputs"``) is
+        concatenated in :attr:`layout` order (arrays of shape ``(size,)`` or
+        ``(batch, size)``); anything else is returned as it is.
+
+        Examples
+        --------
+        >>> import tnq
+        >>> gamma, beta = tnq.parameters(1, "gamma"), tnq.parameters(2, "beta")
+        >>> c = tnq.Circuit(2).rx(0, gamma[0]).ry(1, beta[1]).rz(0, beta[0])
+        >>> tnq.compile(c).pack({"beta": [2.0, 3.0], "gamma": [1.0]})
+        array([1., 2., 3.])
+        """
+        return _pack(self._layout, values, _kind(kind))
+
+    def unpack(self, flat, kind: str = "params") -> dict:
+        """The flat array ``flat`` (last axis: the vectors of ``kind`` in
+        :attr:`layout` order) split into ``{name: array}``."""
+        vectors = self._layout.vectors(_kind(kind))
+        size = sum(v.size for v in vectors)
+        shape = tuple(getattr(flat, "shape", ()))
+        if not shape or shape[-1] != size:
+            raise ParameterError(f"unpack: expected an array whose last axis has the "
+                                 f"{size} {kind} ({self._layout.describe(_kind(kind))}), "
+                                 f"got shape {shape}")
+        out, at = {}, 0
+        for v in vectors:
+            out[v.name] = flat[..., at:at + v.size]
+            at += v.size
+        return out
 
     @property
     def dtype(self) -> str:
@@ -205,11 +256,13 @@ class Program:
         >>> round(float(result.value), 12), result.fidelity, result.strategy
         (1.0, 1.0, 'mps')
         """
-        if self.observable is None:
+        if not self.observables:
             raise CompileError("this Program has no observable; pass one to tnq.compile")
         t0 = time.perf_counter()
         values = self._values(params, inputs, like, "expectation")
         value, facts = self._strategy.expectation(values, shifts)
+        if not self._vector:  # one observable: a scalar (numpy: a numpy float)
+            value = value[0] if len(value.shape) == 1 else value[..., 0]
         return Result(value, self.strategy, seconds=time.perf_counter() - t0, **facts)
 
     def state(self, params=None, inputs=None, *, like: str | None = None):
@@ -255,15 +308,30 @@ class Program:
         Returns a ``(shots, n)`` array of 0/1 (``uint8``), qubit 0 in column 0.
         Sampling is exact: small circuits sample from the probabilities, wide
         ones from marginals conditioned on the bits drawn so far (or from the
-        MPS, strategy ``"mps"``); never the full state.
+        MPS, strategy ``"mps"``); never the full state. ``seed`` is None, a
+        non-negative integer, or a numpy ``Generator`` or ``SeedSequence``.
+        A result over ``max_memory`` (``shots * n`` bytes) is refused with
+        :class:`~tnq.MemoryLimitError` before anything runs; the working arrays
+        are kept within ``max_memory`` by drawing the shots in chunks.
+
+        Examples
+        --------
+        >>> import tnq
+        >>> bell = tnq.compile(tnq.Circuit(2).h(0).cx(0, 1))
+        >>> bits = bell.sample(1000, seed=1)
+        >>> bits.shape, sorted({"".join(map(str, row)) for row in bits})
+        ((1000, 2), ['00', '11'])
         """
-        if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
-            raise ParameterError(f"shots must be a positive integer, got {shots!r}")
+        shots, n = checks.shots(shots), self.num_qubits
+        rng = np.random.default_rng(checks.seed(seed))
+        checks.fits(shots * n, self.max_memory, f"sample: {shots} shots of {n} qubits (one "
+                    "byte per bit)", "draw fewer shots per call, or pass a larger max_memory= "
+                    "to tnq.compile")
         values = self._values(params, inputs, None, "sample")
         if values.batch is not None:
             raise ParameterError("sample takes one parameter vector, got a batch; use "
                                  "tnq.TnqExecutor to sample many parameter vectors at once")
-        return self._strategy.sample(values, int(shots), np.random.default_rng(seed))
+        return self._strategy.sample(values, shots, rng)
 
     def simulate(self, params=None, inputs=None, *, like: str | None = None):
         """The circuit's state as a truncated :class:`~tnq.mps.MPS` (``max_bond``,
@@ -288,7 +356,8 @@ class Program:
             raise UnsupportedError(
                 f"{output} is not an output of strategy {self.strategy!r}; strategies that "
                 f"compute it: {supporting(output=output)} (pass strategy= to tnq.compile)")
-        values = self.evaluator.values(params, inputs, like)
+        values = self.evaluator.values(_pack(self._layout, params, "param"),
+                                       _pack(self._layout, inputs, "input"), like)
         how = transformation(values.vals)
         if how is not None and how not in self._strategy.transforms:
             raise UnsupportedError(
@@ -298,14 +367,7 @@ class Program:
         return values
 
     def _check_qubits(self, qubits) -> tuple[int, ...]:
-        qs = tuple(qubits)
-        for q in qs:
-            if not isinstance(q, (int, np.integer)) or not 0 <= q < self.num_qubits:
-                raise ParameterError(f"qubit {q!r} is out of range for a "
-                                     f"{self.num_qubits}-qubit circuit")
-        if len(set(qs)) != len(qs) or not qs:
-            raise ParameterError(f"qubits must be distinct and non-empty, got {qs}")
-        return tuple(int(q) for q in qs)
+        return checks.qubits(qubits, self.num_qubits)
 
     # ------------------------------------------------------------ report
     def explain(self) -> str:
@@ -328,7 +390,8 @@ class Program:
             f"max_memory: {format_bytes(self.max_memory)}",
         ]
         if s.terms is not None:
-            lines.append(f"observable: {s.terms.num_terms} terms in "
+            what = f"{len(s.observables)} observables" if self._vector else "observable"
+            lines.append(f"{what}: {s.terms.num_terms} terms in "
                          f"{len(s.terms.supports)} support groups (largest support "
                          f"{max((len(p) for p in s.terms.supports), default=0)} qubits)")
         lines += self._strategy.explain()
@@ -340,8 +403,56 @@ class Program:
         return "\n".join(lines + rows)
 
     def __repr__(self) -> str:
-        obs = f", observable={str(self.observable)!r}" if self.observable is not None else ""
+        shown = [str(o) for o in self.observables]
+        obs = "" if not shown else f", observable={shown[0]!r}" if not self._vector \
+            else f", observables={shown!r}"
         return f"Program(num_qubits={self.num_qubits}, gates={len(self.ops)}{obs})"
+
+
+def _observables(given, num_qubits: int) -> tuple[tuple[Observable, ...], bool]:
+    """The observables of ``tnq.compile``'s argument, and whether it is a list
+    (a vector of values) rather than one observable."""
+    if given is None:
+        return (), False
+    vector = isinstance(given, (list, tuple))
+    items = list(given) if vector else [given]
+    if vector and not items:
+        raise CompileError("observable is an empty list; give at least one observable "
+                           "(or None for a Program without expectation values)")
+    out = []
+    for k, item in enumerate(items):
+        if vector and isinstance(item, (list, tuple)):
+            raise CompileError(f"observable {k} of the list is itself a list ({item!r}); a "
+                               "list gives one value per observable: write a sum as a sum "
+                               "('Z0 + Z1' or tnq.Z(0) + tnq.Z(1))")
+        obs = as_observable(item)
+        obs.check(num_qubits)
+        out.append(obs)
+    return tuple(out), vector
+
+
+def _flat_ops(ops: Sequence[Op], layout: Layout) -> tuple[Op, ...]:
+    """``ops`` with every symbol in its kind's flat vector (as they are when each
+    kind has at most one vector)."""
+    if len(layout.params) <= 1 and len(layout.inputs) <= 1:
+        return tuple(ops)
+    offsets = {kind: layout.offsets(kind) for kind in KINDS}
+    return tuple(Op(op.name, op.qubits, tuple(layout.flatten(p, offsets)
+                                              if isinstance(p, Symbol) else p
+                                              for p in op.params), op.matrix)
+                 if op.symbolic else op for op in ops)
+
+
+def _kind(kind: str) -> str:
+    if kind not in ("params", "inputs"):
+        raise ParameterError(f"kind must be 'params' or 'inputs', got {kind!r}")
+    return kind[:-1] if kind == "inputs" else "param"
+
+
+def _pack(layout: Layout, values, kind: str):
+    """A mapping of named vectors as one flat array on the backend of its arrays
+    (see :meth:`Program.pack`); anything else as it is."""
+    return layout.pack(values, kind, convert=to_backend)
 
 
 def _check_mps_options(max_bond, cutoff, min_fidelity) -> None:
@@ -359,20 +470,10 @@ def _check_mps_options(max_bond, cutoff, min_fidelity) -> None:
 
 
 def _bits(bits, n: int) -> tuple[np.ndarray, bool]:
-    """One-hot ``(B, n, 2)`` vectors for bitstrings given as text or 0/1 arrays."""
-    single = isinstance(bits, str) or (np.ndim(bits) == 1 and not isinstance(bits[0], str))
-    rows = [bits] if single else list(bits)
-    arr = np.zeros((len(rows), n), dtype=np.int64)
-    for r, row in enumerate(rows):
-        vals = [int(ch) if ch in "01" else -1 for ch in row] if isinstance(row, str) \
-            else list(np.asarray(row).ravel())
-        if len(vals) != n or any(v not in (0, 1) for v in vals):
-            raise ParameterError(f"bitstring {row!r} is invalid: expected {n} characters "
-                                 "'0'/'1' (qubit 0 first)")
-        arr[r] = vals
-    if not rows:
-        raise ParameterError("no bitstrings given")
-    return np.eye(2)[arr], single
+    """One-hot ``(B, n, 2)`` vectors for bitstrings given as text or 0/1 arrays
+    (see :func:`tnq.checks.bits`)."""
+    rows, single = checks.bits(bits, n)
+    return np.eye(2)[rows], single
 
 
 def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimize="auto",
@@ -384,8 +485,11 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     Parameters
     ----------
     circuit : Circuit
-    observable : str, PauliString, DenseOperator, Observable or list, optional
-        What ``program(params)`` returns the expectation value of.
+    observable : str, PauliString, DenseOperator, Observable, or a list of them
+        What ``program(params)`` returns the expectation value of. A list (or
+        tuple) of ``K`` observables gives a vector of ``K`` values (``(B, K)``
+        for a batch), computed together: terms shared between them are
+        evaluated once. To sum observables, write a sum.
     strategy : {"auto", "state", "lightcone", "mps"}
         How expectation values are computed: the state vector, one small
         network per group of terms (lightcones), or a truncated matrix product

@@ -742,7 +742,8 @@ _STATEMENTS = {
 
 
 def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
-    """OpenQASM 2 text for ``circuit``; symbolic parameters take the given values.
+    """OpenQASM 2 text for ``circuit``; symbolic parameters take the given values
+    (flat arrays in the order of ``circuit.layout``, or mappings ``{name: array}``).
 
     Gates outside ``qelib1.inc`` (``ryy``, ``iswap``, ``fsim``) are written with
     ``gate`` definitions; user unitaries have no OpenQASM 2 form and raise
@@ -762,6 +763,9 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
     lines = ["OPENQASM 2.0;", 'include "qelib1.inc";']
     needed: list[str] = []
     body = []
+    layout = circuit.layout
+    offsets = {kind: layout.offsets(kind) for kind in ("param", "input")}
+    params, inputs = layout.pack(params, "param"), layout.pack(inputs, "input")
     for k, op in enumerate(circuit.ops):
         if op.name == "unitary":
             raise QasmError(f"operation {k} ({op}) is a user unitary, which OpenQASM 2 cannot "
@@ -776,7 +780,7 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
                 if src is None:
                     raise QasmError(f"operation {k} ({op}) has symbolic parameter {p!r}; pass "
                                     f"{'params' if p.kind == 'param' else 'inputs'}= values")
-                values.append(p.value(params, inputs))
+                values.append(layout.flatten(p, offsets).value(params, inputs))
             else:
                 values.append(p)
         args = "(" + ",".join(repr(float(v)) for v in values) + ")" if values else ""

@@ -304,6 +304,8 @@ class Layout:
                 + (f" (missing {missing})" if missing else "")
                 + (f" (unknown {extra})" if extra else ""))
         parts = [_part(values[v.name], v, what) for v in vectors]
+        if not parts:  # an empty mapping for a circuit without such vectors
+            return None
         if len(parts) == 1:
             return parts[0]
         lead = {tuple(p.shape[:-1]) for p in parts} - {()}

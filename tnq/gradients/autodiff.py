@@ -9,6 +9,7 @@ compiling (``jax.jit``) once per Program, and returning numpy.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -43,8 +44,10 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     ----------
     program : Program
         Compiled with an observable.
-    params, inputs : array_like
-        One parameter vector (and data inputs, if any).
+    params, inputs : array_like or mapping
+        One parameter vector (and data inputs, if any), flat or as a mapping
+        ``{name: array}`` of the circuit's vectors (see :meth:`tnq.Program.pack`);
+        a mapping's gradient comes back as a mapping.
     backend : {"jax", "torch", "numpy"}, optional
         Default: the kind of ``params`` if it is a jax or torch array (results
         then come back as that kind), otherwise the best installed autodiff
@@ -54,6 +57,8 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     Returns
     -------
     value, grad
+        For a Program with a vector of ``K`` values (compiled with a list of
+        observables): the ``(K,)`` values and the ``(K, P)`` Jacobian.
 
     Examples
     --------
@@ -66,6 +71,10 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     """
     if not isinstance(program, Program) or program.observable is None:
         raise CompileError("value_and_grad needs a Program compiled with an observable")
+    if isinstance(params, Mapping):
+        value, grad = value_and_grad(program, program.pack(params),
+                                     program.pack(inputs, "inputs"), backend=backend)
+        return value, program.unpack(grad)
     kind = type(params).__module__.split(".")[0]
     native = kind in ("jax", "jaxlib", "torch")
     if backend is None:
@@ -82,7 +91,8 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
                             "'jax', 'torch' or 'numpy'")
     if native:
         return value, grad
-    return float(to_numpy(value)), to_numpy(grad).astype(float)
+    value = to_numpy(value)
+    return (value.astype(float) if value.ndim else float(value)), to_numpy(grad).astype(float)
 
 
 def _jax(program: Program, params, inputs):
@@ -97,8 +107,13 @@ def _jax(program: Program, params, inputs):
         raise GradientError("jax runs complex128 only with x64 enabled: call "
                             "jax.config.update('jax_enable_x64', True) first, or compile "
                             "with dtype='complex64'")
-    fn = program.derived("jax-value-and-grad",
-                         lambda: jax.jit(jax.value_and_grad(program.expectation)))
+    def make():
+        if not program.value_shape:
+            return jax.jit(jax.value_and_grad(program.expectation))
+        jac = jax.jacrev(program.expectation)
+        return jax.jit(lambda p, x: (program.expectation(p, x), jac(p, x)))
+
+    fn = program.derived("jax-value-and-grad", make)
     real = np.dtype(program.evaluator.real_dtype)
     def to(x):
         return None if x is None else jax.numpy.asarray(x, dtype=real)
@@ -115,9 +130,13 @@ def _torch(program: Program, params, inputs):
     p.requires_grad_(True)
     x = None if inputs is None else torch.as_tensor(inputs, dtype=real)
     value = program(p, x)
-    if value.ndim:
-        raise GradientError(f"value_and_grad needs a scalar value, got shape "
-                            f"{tuple(value.shape)} (batched inputs?); reduce it to a loss "
-                            "and differentiate that")
-    (grad,) = torch.autograd.grad(value, p)
-    return value.detach(), grad
+    if tuple(value.shape) != program.value_shape:
+        raise GradientError(f"value_and_grad needs a scalar value (one per observable: "
+                            f"shape {program.value_shape}), got shape {tuple(value.shape)} "
+                            "(batched inputs?); reduce it to a loss and differentiate that")
+    if not program.value_shape:
+        (grad,) = torch.autograd.grad(value, p)
+        return value.detach(), grad
+    rows = [torch.autograd.grad(value[k], p, retain_graph=k + 1 < len(value))[0]
+            for k in range(len(value))]
+    return value.detach(), torch.stack(rows)

@@ -12,6 +12,7 @@ qubit-wise commuting terms, to an :class:`~tnq.gradients.executors.Executor`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,21 +32,24 @@ __all__ = ["Gradient", "param_shift", "shift_table"]
 class Gradient:
     """A value and its gradient, with standard errors when estimated from shots.
 
+    For a Program with a vector of ``K`` values, ``value`` and ``value_stderr``
+    are ``(K,)`` and ``grad`` and ``grad_stderr`` the ``(K, P)`` Jacobian.
+
     Attributes
     ----------
-    value : float
-    grad : ndarray, shape (P,)
-    value_stderr : float
+    value : float or ndarray
+    grad : ndarray, shape (P,) or (K, P)
+    value_stderr : float or ndarray
         0 for exact evaluations.
-    grad_stderr : ndarray, shape (P,)
+    grad_stderr : ndarray, shape (P,) or (K, P)
     executions : int
         Circuit evaluations used (shifted circuits times measurement settings).
     shots : int or None
     """
 
-    value: float
+    value: Any
     grad: np.ndarray
-    value_stderr: float
+    value_stderr: Any
     grad_stderr: np.ndarray
     executions: int
     shots: int | None
@@ -99,8 +103,11 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
     ----------
     program : Program
         A compiled circuit with an observable.
-    params, inputs : array_like
-        One parameter vector (and data inputs, if the circuit has any).
+    params, inputs : array_like or mapping
+        One parameter vector (and data inputs, if the circuit has any), flat or
+        as a mapping ``{name: array}`` (see :meth:`tnq.Program.pack`); the
+        gradient is flat, in :attr:`tnq.Program.layout` order
+        (:meth:`tnq.Program.unpack` names its parts).
     shots : int, optional
         ``None`` evaluates every shifted circuit exactly, as one batched
         contraction. An integer estimates each from that many shots per
@@ -122,8 +129,8 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
     """
     if not isinstance(program, Program) or program.observable is None:
         raise CompileError("param_shift needs a Program compiled with an observable")
-    params = _one_vector(params, program.num_params, "params")
-    inputs = _one_vector(inputs, program.num_inputs, "inputs")
+    params = _one_vector(program.pack(params), program.num_params, "params")
+    inputs = _one_vector(program.pack(inputs, "inputs"), program.num_inputs, "inputs")
     table = program.derived("shift-table", lambda: shift_table(program))  # structure only
     if shots is None:
         if executor is not None:
@@ -136,10 +143,12 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
             raise ParameterError(f"shots must be a positive integer, got {shots!r}")
         values, variances, executions = _measured(program, table, params, inputs, int(shots),
                                                   executor or TnqExecutor(), seed)
-    grad = table.weights @ values
-    grad_err = np.sqrt(table.weights**2 @ variances)
-    return Gradient(float(values[0]), grad, float(np.sqrt(variances[0])), grad_err,
-                    executions, shots)
+    grad = (table.weights @ values.reshape(len(values), -1)).T  # (K, P)
+    grad_err = np.sqrt(table.weights**2 @ variances.reshape(len(values), -1)).T
+    if not program.value_shape:
+        return Gradient(float(values[0]), grad[0], float(np.sqrt(variances[0])), grad_err[0],
+                        executions, shots)
+    return Gradient(values[0], grad, np.sqrt(variances[0]), grad_err, executions, shots)
 
 
 def _one_vector(x, n: int, name: str):
@@ -159,7 +168,7 @@ def _exact(program: Program, table: ShiftTable, params, inputs) -> np.ndarray:
     """Every row's expectation value, in batched chunks."""
     chunks = program.derived("shift-chunks", lambda: _shift_chunks(program, table))
     if not chunks:
-        return np.atleast_1d(to_numpy(program(params, inputs)))
+        return to_numpy(program(params, inputs)).reshape((1,) + program.value_shape)
     return np.concatenate([to_numpy(program.evaluate(params, inputs, shifts=shifts).value)
                            for shifts in chunks])
 
@@ -185,7 +194,9 @@ def _shift_chunks(program: Program, table: ShiftTable) -> list[dict]:
 def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
               executor: Executor, seed) -> tuple[np.ndarray, np.ndarray, int]:
     """Every row's estimate and the variance of it, from ``shots`` per setting."""
-    settings, constant = measurement_settings(program.observable)
+    observables = program.observable
+    settings, constant = measurement_settings(
+        list(observables) if isinstance(observables, tuple) else observables)
     e, n = program.evaluator, program.num_qubits
     base = [Op(op.name, op.qubits, tuple(_number(p, params, inputs) for p in op.params),
                op.matrix) for op in e.ops]
@@ -201,8 +212,8 @@ def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
         circuits += [s.rotate(bound) for s in settings]
     counts = check_counts(executor.run(circuits, shots, seed), circuits, shots) \
         if settings else []
-    values = np.full(table.num_rows, constant)
-    variances = np.zeros(table.num_rows)
+    values = np.zeros((table.num_rows,) + program.value_shape) + constant
+    variances = np.zeros_like(values)
     for i, c in enumerate(counts):
         mean, var = settings[i % len(settings)].estimate(c, n)
         values[i // len(settings)] += mean

@@ -23,8 +23,10 @@ class TorchLayer(torch.nn.Module):
 
     The circuit's trainable parameters are one ``nn.Parameter`` (``weights``);
     its data inputs are the layer's input, one vector ``(D,)`` or a batch
-    ``(B, D)`` (one batched contraction, output ``(B,)``). Gradients flow to
-    the weights and to the inputs through torch autograd.
+    ``(B, D)`` (one batched contraction, output ``(B,)``). A Program compiled
+    with a list of ``K`` observables makes a layer with ``K`` outputs: ``(K,)``
+    or ``(B, K)``. Gradients flow to the weights and to the inputs through
+    torch autograd.
 
     Parameters
     ----------
@@ -43,6 +45,8 @@ class TorchLayer(torch.nn.Module):
     >>> layer = TorchLayer(tnq.compile(c, "Z1"), seed=0)
     >>> layer(torch.rand(5, 2, dtype=torch.float64)).shape
     torch.Size([5])
+    >>> TorchLayer(tnq.compile(c, ["Z0", "Z1", "X0"]))(torch.rand(5, 2)).shape
+    torch.Size([5, 3])
     """
 
     def __init__(self, program: Program, *, weights=None, seed: int | None = None):

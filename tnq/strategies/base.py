@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from autoray import do, get_dtype_name
 
 from ..circuit import Op
 from ..compile import TermGroups
@@ -32,7 +33,7 @@ from ..observables import Observable
 from ..plan import PathCache, Plan
 
 __all__ = ["Estimate", "Result", "Setup", "Strategy", "TermOperators", "OUTPUTS", "TRANSFORMS",
-           "MAX_BATCH"]
+           "MAX_BATCH", "combine", "anchored"]
 
 MAX_BATCH = 4096
 """The most parameter vectors one batched contraction takes."""
@@ -51,7 +52,8 @@ class Setup:
     ops: tuple[Op, ...]
     num_qubits: int
     evaluator: Evaluator
-    observable: Observable | None
+    observables: tuple[Observable, ...]
+    """The observables whose values a call returns (none: no expectation values)."""
     terms: TermGroups | None
     optimize: Any
     max_memory: int
@@ -201,7 +203,8 @@ class Strategy(ABC):
 class TermOperators:
     """The grouped terms' operators on each backend a Program is called with:
     ``(k, 2, 2)`` factors of long Pauli strings as they are, dense matrices
-    transposed (so ``sum(rho * op)`` is ``Tr(rho O)``)."""
+    transposed (so ``sum(rho * op)`` is ``Tr(rho O)``); and the observables'
+    values from the rows' values (:meth:`combine`)."""
 
     def __init__(self, terms: TermGroups, dtype: str):
         self.terms, self.dtype = terms, dtype
@@ -213,3 +216,37 @@ class TermOperators:
                                .astype(self.dtype), like) for o in self.terms.operators]
 
         return self._memo.get(device_key(like), make)
+
+    def combine(self, values: Sequence):
+        """``(..., K)`` real values of the observables from the rows' (complex)
+        values, each ``(...)``, on their backend."""
+        return combine(self.terms, values, self._memo)
+
+
+def combine(terms: TermGroups, values: Sequence, memo: Memo | None = None):
+    """``(..., K)`` real values of ``terms``' observables from the values of its
+    rows (each ``(...)``; a plain sum when :attr:`TermGroups.summed`)."""
+    if not values:
+        return terms.constant
+    like = values[0]
+    if terms.summed:
+        total = do("real", sum(values[1:], values[0]))
+        return total[..., None] + float(terms.constant[0])
+    real = do("real", do("stack", list(values), axis=-1))
+
+    def make():
+        dtype = get_dtype_name(real)
+        return (to_backend(np.ascontiguousarray(terms.weights.T, dtype=dtype), real),
+                to_backend(terms.constant.astype(dtype), real))
+
+    w, c = make() if memo is None else memo.get(("weights", device_key(like)), make)
+    return do("matmul", real, w) + c
+
+
+def anchored(value, values: Values):
+    """``value`` (``(..., K)``) made a function of every number of the call: it
+    then has the call's batch shape and backend, and autodiff gives zeros (not
+    no gradient) for parameters it does not depend on."""
+    if isinstance(value, (np.ndarray, float)):  # only constants: not yet on the backend
+        value = to_backend(np.asarray(value, dtype=get_dtype_name(values.vals)), values.vals)
+    return value + 0.0 * do("sum", values.vals, axis=-1)[..., None]

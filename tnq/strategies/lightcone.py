@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from autoray import do, infer_backend
+from autoray import do, get_dtype_name, infer_backend
 
 from ..circuit import Op
 from ..compile import MEMBERS, ConeGroup, cone_network, group_cones, group_terms, reduce_cones
 from ..contract import Evaluator, Values, device_key, to_backend, unbind
 from ..errors import MemoryLimitError
 from ..memo import Memo
-from ..plan import Plan, make_plan
-from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy
+from ..plan import Plan, make_plan, pow2
+from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy, anchored
 from .networks import ClosedNetworkOutputs, NetworkOutputs
 
 __all__ = ["GroupRecipe", "LightconeStrategy"]
@@ -145,21 +145,21 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
         self.networks = NetworkOutputs(setup)
         self.ops = setup.ops
         e = self.evaluator = setup.evaluator
-        self.constant = 0.0
         groups: tuple[ConeGroup, ...] = ()
-        if setup.observable is not None:
-            cone_terms = group_terms(setup.observable, merge_subsets=False)
-            self.constant = cone_terms.constant
-            cones = reduce_cones(self.ops, setup.num_qubits, cone_terms)
+        self.terms = None
+        if setup.observables:
+            self.terms = group_terms(setup.observables, merge_subsets=False)
+            cones = reduce_cones(self.ops, setup.num_qubits, self.terms)
             groups = tuple(group_cones(self.ops, cones))
         self.groups = groups
+        self._weights = Memo(8, travel=False)
         self.recipes = tuple(GroupRecipe(g, self.ops, e, e.dtype) for g in groups)
         self._kind_ndim = [len(k.shape) + 1 for k in e.kinds]
         self._plans = Memo(8)
 
     @classmethod
     def unavailable(cls, setup: Setup) -> str | None:
-        return "no observable" if setup.observable is None else None
+        return None if setup.observables else "no observable"
 
     def estimate(self) -> Estimate:
         cones = [c for g in self.groups for c in g.cones]
@@ -169,8 +169,9 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
         if planned is not None:
             peak = max((p.peak for p in planned), default=1) * self.setup.itemsize
             return Estimate(sum(p.flops for p in planned), peak, True, note)
-        flops = sum(2.0 * len(c.ops) * 2.0 ** (len(c.qubits) + 1) + 4.0 ** len(c.support)
-                    for c in cones)
+        # pow2 is math.inf beyond floats (a cone on more than about 1,020 qubits)
+        flops = sum((2.0 * len(c.ops) * pow2(len(c.qubits) + 1) if c.ops else 0.0)
+                    + pow2(2 * len(c.support)) for c in cones)
         # before planning, only the operators' size is known to be needed
         memory = max((c.operator.size for c in cones), default=1) * self.setup.itemsize
         return Estimate(flops, memory, False, note)
@@ -221,27 +222,49 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
                 f"{_qubits(cone.support)}): its reduced network spans {len(cone.qubits)} qubits "
                 f"and {len(cone.ops)} gates. {err}") from None
 
+    def _group_weights(self, like) -> list:
+        """Per group, ``(M, K)``: each member's weight in each observable."""
+        terms = self.terms
+        assert terms is not None
+
+        def make():
+            dtype = get_dtype_name(do("real", like))
+            return [to_backend(np.ascontiguousarray(
+                terms.weights[:, [c.row for c in g.cones]].T, dtype=dtype), like)
+                for g in self.groups]
+
+        return self._weights.get(device_key(like), make)
+
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
-        """The sum over groups of their members' ``<O>``, plus the constant."""
+        """Each observable's weighted sum over groups of their members' ``<O>``,
+        plus its constant."""
         e = self.evaluator
         batch, shifts = e.shifts(values, shifts)
         tables = e.tables(values, shifts)
         kinds = values.batched | frozenset(shifts or ())
         plans = self.group_plans(kinds, batch or 1)
         consts = e.constants(values.vals)
+        terms = self.terms
+        assert terms is not None
+        weights = None if terms.summed else self._group_weights(values.vals)
         total = 0.0
-        for recipe, plan in zip(self.recipes, plans):
+        for g, (recipe, plan) in enumerate(zip(self.recipes, plans)):
             r = plan(*recipe.operands(tables, self._kind_ndim, consts))
-            if MEMBERS in plan.network.output:
-                r = do("sum", r, axis=-1)
+            members = MEMBERS in plan.network.output
+            if weights is not None:  # several observables: (..., K)
+                r = do("real", r)
+                r = do("matmul", r, weights[g]) if members else \
+                    r[..., None] * do("sum", weights[g], axis=0)
             else:
-                r = r * recipe.group.size
+                r = do("sum", r, axis=-1) if members else r * recipe.group.size
+                r = do("real", r)[..., None]
             total = total + r
-        if batch is not None and not tuple(getattr(total, "shape", ())):
+        total = total + to_backend(terms.constant.astype(get_dtype_name(values.vals)),
+                                   values.vals)
+        if batch is not None and len(tuple(getattr(total, "shape", ()))) < 2:
             # nothing in any group varies across the batch (no batched or shifted
             # gate inside a lightcone): one value stands for every row
-            total = do("broadcast_to", total, (batch,))
+            total = do("broadcast_to", total, (batch, terms.num_outputs))
         # gates outside every lightcone drop out; keep the result a function of all
         # the values so autodiff gives zeros for them rather than no gradient at all
-        total = do("real", total) + 0.0 * do("sum", values.vals, axis=-1)
-        return total + self.constant, {}
+        return anchored(total, values), {}

@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 from autoray import do
 
+from .. import checks
 from ..compile.route import Schedule, route
 from ..contract import Values, unbind
 from ..errors import MemoryLimitError, ParameterError
 from ..mps import MPS, simulate, warn_fidelity
-from ..plan import Plan, format_bytes
-from .base import MAX_BATCH, Estimate, Setup, Strategy, TermOperators
+from ..plan import Plan, as_float, format_bytes
+from .base import MAX_BATCH, Estimate, Setup, Strategy, TermOperators, anchored
+from .networks import sample_in_chunks
 
 __all__ = ["MpsStrategy", "bond_bounds", "mps_flops"]
 
@@ -51,8 +53,8 @@ class MpsStrategy(Strategy):
         if block > setup.max_memory:
             b = self.bounds.index(widest)
             raise MemoryLimitError(
-                f"the MPS may reach bond dimension {widest} (bond {b}, between qubits {b} "
-                f"and {b + 1}); its two-site blocks need about {format_bytes(block)}, "
+                f"the MPS may reach bond dimension {_dimension(widest)} (bond {b}, between "
+                f"qubits {b} and {b + 1}); its two-site blocks need about {format_bytes(block)}, "
                 f"over max_memory={format_bytes(setup.max_memory)}; pass max_bond= to "
                 "truncate")
         self.block_bytes = block
@@ -121,10 +123,10 @@ class MpsStrategy(Strategy):
         states = self.simulate_all(values, shifts)
         batch = None if values.batch is None and not shifts else len(states)
         ops = operators.on(states[0].tensors[0])
-        out = [m.expectation_terms(terms, ops) for m in states]
+        out = [operators.combine(m.term_values(terms, ops)) for m in states]
         total = out[0] if batch is None else do("stack", out)
         fidelity = np.array([m.fidelity for m in states])
-        return total + 0.0 * do("sum", values.vals, axis=-1), \
+        return anchored(total, values), \
             {"fidelity": float(fidelity[0]) if batch is None else fidelity}
 
     def simulate(self, values: Values) -> MPS:
@@ -135,9 +137,9 @@ class MpsStrategy(Strategy):
 
     def state(self, values: Values):
         n, s = self.setup.num_qubits, self.setup
-        if 2**n * s.itemsize > s.max_memory:
-            raise MemoryLimitError(f"a {n}-qubit state vector needs "
-                                   f"{format_bytes(2**n * s.itemsize)}, over max_memory")
+        checks.fits(2**n * s.itemsize, s.max_memory, f"a {n}-qubit state vector",
+                    "pass a larger max_memory= to tnq.compile, or ask for amplitudes, "
+                    "probabilities of fewer qubits or samples")
         states = [m.to_dense() for m in self.simulate_all(values)]
         return states[0] if values.batch is None else do("stack", states)
 
@@ -148,10 +150,27 @@ class MpsStrategy(Strategy):
         if qubits is None:
             psi = self.state(values)
             return do("real", psi * do("conj", psi))
+        s, k = self.setup, len(qubits)  # the MPS builds their reduced density matrix
+        chi = max(self.bounds, default=1)
+        checks.fits(4**k * chi * chi * s.itemsize, s.max_memory,
+                    f"probabilities of {k} qubits from the MPS (their 2^{k} x 2^{k} reduced "
+                    f"density matrix with bonds up to {chi})",
+                    "pass a larger max_memory= to tnq.compile, or ask for fewer qubits "
+                    "(or samples)")
         return self.simulate(values).probabilities(qubits)
 
     def sample(self, values: Values, shots: int, rng: np.random.Generator) -> np.ndarray:
-        return self.simulate(values).sample(shots, rng)
+        """Perfect samples of the MPS, in chunks of shots whose working arrays
+        (a ``(shots, 2, chi)`` block per site) fit ``max_memory``."""
+        s, mps = self.setup, self.simulate(values)
+        per_shot = 8 * max(self.bounds, default=1) * s.itemsize + 2 * s.num_qubits
+        return sample_in_chunks(lambda k: mps.sample(k, rng), shots, s.num_qubits, per_shot,
+                                s.max_memory)
+
+
+def _dimension(chi: int) -> str:
+    """A bond dimension as text: a power of two beyond 2^64 (no 1,000-digit numbers)."""
+    return str(chi) if chi <= 2**64 else f"2^{chi.bit_length() - 1}"
 
 
 def bond_bounds(schedule: Schedule, max_bond: int | None) -> list[int]:
@@ -174,5 +193,5 @@ def mps_flops(schedule: Schedule, max_bond: int | None) -> float:
     for st in schedule.steps:
         if st.width > 1:
             chi = max(bound[st.site:st.site + st.width - 1])
-            total += 8.0 * (2 * chi) ** 3 * (st.width - 1)
+            total += as_float(8 * (2 * chi) ** 3 * (st.width - 1))  # inf beyond floats
     return total
