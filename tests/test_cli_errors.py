@@ -139,6 +139,14 @@ def test_deep_or_oversized_qasm(tmp_path, capsys):
     for body, limit in cases:
         assert main(["run", _qasm(tmp_path, "big", body)]) == 1
         _one_error_line(capsys.readouterr().err, "big.qasm: line ", limit)
+    # the limits are options of the command
+    wide = _qasm(tmp_path, "wide", "qreg r[3];\nh r;\n")
+    assert main(["run", wide, "--max-operations", "2"]) == 1
+    _one_error_line(capsys.readouterr().err, "wide.qasm: line ", "--max-operations")
+    assert main(["run", wide, "--max-qubits", "4", "--max-operations", "3"]) == 0
+    capsys.readouterr()
+    assert main(["run", wide, "--max-qubits", "3"]) == 1
+    _one_error_line(capsys.readouterr().err, "wide.qasm: line ", "--max-qubits")
 
 
 # ``python -m tnq``, with Ctrl-C raising KeyboardInterrupt even where this process

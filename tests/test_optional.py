@@ -72,6 +72,7 @@ cases = {
     "to_qiskit": lambda: to_qiskit(tnq.Circuit(1).h(0)),
     "QiskitExecutor": lambda: QiskitExecutor(None),
     "to_quimb": mps.to_quimb,
+    "like torch": lambda: tnq.compile(tnq.Circuit(1).h(0)).state(like="torch"),
 }
 out = {}
 for case, fn in cases.items():
@@ -101,6 +102,7 @@ def test_features_name_the_missing_package_and_extra():
         "to_qiskit": 'tnq.gradients.to_qiskit needs qiskit: pip install "tnq[qiskit]"',
         "QiskitExecutor": 'tnq.QiskitExecutor needs qiskit: pip install "tnq[qiskit]"',
         "to_quimb": 'tnq.mps.MPS.to_quimb needs quimb: pip install "tnq[quimb]"',
+        "like torch": "like='torch' needs torch: pip install \"tnq[torch]\"",
     }
     for case, message in expected.items():
         assert out[case] == ["MissingDependencyError", True, True, message], case

@@ -117,3 +117,12 @@ def test_fast_path_agrees_with_the_token_reader(statements):
     fast = _outcome(text)
     with mock.patch.object(tnq.qasm, "_FAST", re.compile("(?!)")):  # never matches
         assert _outcome(text) == fast
+
+
+def test_a_program_without_qubits_reads_but_does_not_compile():
+    empty = tnq.from_qasm("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n")
+    assert empty.num_qubits == 0 and len(empty) == 0
+    with pytest.raises(tnq.CompileError, match="no qubits"):
+        tnq.compile(empty)
+    with pytest.raises(tnq.CompileError, match="no qubits"):
+        tnq.state(empty)

@@ -18,7 +18,6 @@ tnq.errors.ParameterError: qubits: qubit 3 is out of range for a 3-qubit circuit
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import numbers
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import CompileError, MemoryLimitError, ParameterError, TnqError
+from .optional import require
 
 __all__ = ["BACKENDS", "MAX_QUBITS", "MAX_SHOTS", "backend", "bits", "fits", "positive_bytes",
            "qubits", "seed", "shots", "show", "size_text"]
@@ -137,8 +137,8 @@ def backend(value: object, name: str = "like") -> str | None:
     if not isinstance(value, str) or value not in BACKENDS:
         raise ParameterError(f"{name}={show(value)} is not a backend tnq supports; expected "
                              f"one of {BACKENDS}, or None for the backend of the parameters")
-    if importlib.util.find_spec(value) is None:
-        raise ParameterError(f"{name}={value!r} needs {value} installed")
+    if value != "numpy":
+        require(value, f"{name}={value!r}")
     return value
 
 

@@ -22,7 +22,8 @@ from . import __version__
 from .circuit import Circuit
 from .errors import QasmError, TnqError
 from .program import STRATEGIES, compile
-from .qasm import from_qasm
+from .qasm import MAX_OPERATIONS, from_qasm
+from .qasm import MAX_QUBITS as QASM_MAX_QUBITS
 from .symbols import parameters
 
 __all__ = ["main", "demo_circuit", "MAX_FILE_BYTES"]
@@ -105,7 +106,8 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     try:
-        circuit = from_qasm(_read_text(args.file))
+        circuit = from_qasm(_read_text(args.file), max_operations=args.max_operations,
+                            max_qubits=args.max_qubits)
     except QasmError as exc:
         raise QasmError(f"{args.file}: {exc}") from None
     print(f"{args.file}: {circuit.num_qubits} qubits, {len(circuit)} gates")
@@ -186,6 +188,11 @@ def _parser() -> _Parser:
     r.add_argument("--max-bond", type=_positive, default=None,
                    help="MPS: the most singular values kept per split")
     r.add_argument("--explain", action="store_true", help="print the contraction plans")
+    r.add_argument("--max-operations", type=_positive, default=MAX_OPERATIONS, metavar="N",
+                   help=f"most gate applications the file may expand into "
+                   f"(default {MAX_OPERATIONS:,})")
+    r.add_argument("--max-qubits", type=_positive, default=QASM_MAX_QUBITS, metavar="N",
+                   help=f"most qubits the file may declare (default {QASM_MAX_QUBITS:,})")
     return parser
 
 

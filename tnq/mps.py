@@ -30,6 +30,7 @@ import numpy as np
 import opt_einsum as oe
 from autoray import do, infer_backend
 
+from . import checks
 from .compile.route import SWAP, Schedule, Step
 from .compile.terms import TermGroups, group_terms
 from .contract import to_backend, to_numpy
@@ -319,7 +320,7 @@ class MPS:
     def sample(self, shots: int, seed=None) -> np.ndarray:
         """``shots`` bitstrings drawn exactly from the MPS (perfect sampling):
         a ``(shots, n)`` uint8 array, qubit 0 in column 0."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(checks.seed(seed))
         ts = [to_numpy(a) for a in self.tensors]
         for s in range(self.centre, 0, -1):  # right-canonical: centre to site 0
             ts[s - 1], ts[s] = _qr_left(ts[s - 1], ts[s])

@@ -69,6 +69,9 @@ class Program:
             max_memory = checks.positive_bytes(max_memory, "max_memory")
         check_optimize(optimize)
         _check_mps_options(max_bond, cutoff, min_fidelity)
+        if circuit.num_qubits == 0:
+            raise CompileError("the circuit has no qubits (an OpenQASM program without qreg): "
+                               "there is nothing to simulate")
         observables, vector = _observables(observable, circuit.num_qubits)
         layout = circuit.layout
         ops = _flat_ops(circuit.ops, layout)

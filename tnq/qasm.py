@@ -295,8 +295,8 @@ class _Reader:
         shown = digits if len(digits) <= 18 else f"<a {len(digits)}-digit number>"
         what = "qubits in all" if kind == "qreg" else "bits in one classical register"
         raise self.error(f"{kind} {name}[{shown}] is above the limit of max_qubits="
-                         f"{self.max_qubits:,} {what} (pass max_qubits= to from_qasm to "
-                         "raise it)", tok[2])
+                         f"{self.max_qubits:,} {what} (raise it with from_qasm(..., "
+                         "max_qubits=N) or tnq run --max-qubits N)", tok[2])
 
     def check_new(self, name: str, pos: int, note: str = "") -> None:
         if name in self.origins:
@@ -584,8 +584,8 @@ class _Reader:
                     else f"expands into {size} gate applications")
             raise self.error(f"this {name!r} statement {what}; with the {self.total:,} "
                              f"operations before it, that is above max_operations="
-                             f"{self.max_operations:,} (pass max_operations= to from_qasm to "
-                             "raise the limit)", pos)
+                             f"{self.max_operations:,} (raise it with from_qasm(..., "
+                             "max_operations=N) or tnq run --max-operations N)", pos)
 
     def commit(self, entry: tuple | Op, name: str, pos: int) -> None:
         """Append a statement's operations: one Op, or ``(ops, qubit ranges, steps)``."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import checks
 from ..errors import CompileError, ParameterError
 from ..optional import require
 from ..program import Program
@@ -56,7 +57,8 @@ class TorchLayer(torch.nn.Module):
         self.program = program
         dtype = getattr(torch, program.evaluator.real_dtype)
         if weights is None:
-            weights = np.random.default_rng(seed).uniform(0, 2 * np.pi, program.num_params)
+            rng = np.random.default_rng(checks.seed(seed))
+            weights = rng.uniform(0, 2 * np.pi, program.num_params)
         w = torch.as_tensor(np.asarray(weights, dtype=float), dtype=dtype)
         if tuple(w.shape) != (program.num_params,):
             raise ParameterError(f"weights have shape {tuple(w.shape)}; expected "
