@@ -8,7 +8,7 @@ import tnq
 
 PACKAGE = Path(tnq.__file__).parent
 LAYERS = [
-    ["errors", "memo", "optional", "checks"],
+    ["errors", "memo", "optional", "checks", "progress"],
     ["symbols", "gates", "observables", "circuit"],  # IR
     ["qasm", "qasm_lexer", "qasm_expr"],  # I/O
     ["compile"],  # networks, cones, schedules
