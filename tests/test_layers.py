@@ -12,7 +12,7 @@ LAYERS = [
     ["symbols", "gates", "observables", "circuit"],  # IR
     ["qasm", "qasm_lexer", "qasm_expr"],  # I/O
     ["compile"],  # networks, cones, schedules
-    ["plan", "contract", "mps"],  # plans, contraction, the MPS engine
+    ["plan", "pathsearch", "pathstore", "contract", "mps"],  # plans, contraction, the MPS engine
     ["strategies"],
     ["planner"],
     ["program"],

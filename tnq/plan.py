@@ -1,9 +1,12 @@
-"""Contraction plans: paths, costs, the memory guard and a bounded path cache.
+"""Contraction plans: paths, costs, the memory guard and the path cache.
 
 A :class:`Plan` is found once per network structure and then called many
-times. Paths come from opt_einsum for small networks and from cotengra's
-optimizers for large ones (or whenever asked), and are executed by cotengra's
-contractor, which dispatches through autoray to the arrays' own backend.
+times. Paths come from seeded searches (:mod:`tnq.pathsearch`: opt_einsum for
+small networks, cotengra's random greedy for large ones; the same network
+gets the same path in every process), are kept in a :class:`PathCache`
+(:mod:`tnq.pathstore`: in memory, optionally on disk), and are executed by
+cotengra's contractor, which dispatches through autoray to the arrays' own
+backend.
 """
 
 from __future__ import annotations
@@ -20,17 +23,16 @@ import psutil
 from .checks import show, size_text
 from .compile.network import Network
 from .errors import CompileError, MemoryLimitError
-from .memo import Memo
+from .pathsearch import OPT_EINSUM, SMALL, search, settings
+from .pathstore import FROM_ENV, PathCache
 
 __all__ = ["Plan", "PathCache", "make_plan", "default_max_memory", "format_bytes", "pow2",
            "as_float"]
 
-OPT_EINSUM = {"optimal", "dp", "greedy", "branch-1", "branch-2", "branch-all",
-              "random-greedy", "random-greedy-128", "auto-hq"}
 MAX_SLICES = 2**16
 """The most slices a plan may be cut into (each slice costs a Python-level step)."""
-SMALL = 48
-"""Networks with at most this many tensors use opt_einsum's 'auto' under "auto"."""
+SOURCES = ("searched", "memory", "disk")
+"""Where a plan's path came from, as :attr:`Plan.source` says."""
 
 
 def default_max_memory() -> int:
@@ -109,19 +111,9 @@ def as_float(count: int) -> float:
     return float(count) if count.bit_length() <= 1023 else math.inf
 
 
-class PathCache(Memo):
-    """A bounded, thread-safe least-recently-used map from network structure to path."""
-
-    def __init__(self, maxsize: int = 256):
-        super().__init__(maxsize)
-
-    def get(self, key, make=None):  # type: ignore[override]
-        """The path cached for ``key`` (None when missing, unless ``make`` makes it)."""
-        return self.lookup(key) if make is None else super().get(key, make)
-
-
-PATHS = PathCache()
-"""The default path cache, shared by Programs (bounded)."""
+PATHS = PathCache(directory=FROM_ENV)
+"""The default path cache, shared by Programs: bounded, in memory, and also in
+the directory ``$TNQ_PATH_CACHE`` names when that is set."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,6 +130,9 @@ class Plan:
         Elements of the largest tensor it creates.
     search_time : float
         Seconds spent finding the path (0 when it came from the cache).
+    source : {"searched", "memory", "disk"}
+        Where the path came from: a search in this compile, the path cache in
+        memory, or the cache's directory (see :class:`PathCache`).
     """
 
     name: str
@@ -151,6 +146,7 @@ class Plan:
     _contract: Any = field(repr=False)
     slices: int = 1
     """How many slices the contraction is cut into to fit ``max_memory``."""
+    source: str = "searched"
 
     def __call__(self, *arrays):
         return self._contract(*arrays)
@@ -158,8 +154,8 @@ class Plan:
     def row(self, itemsize: int) -> str:
         sliced = f", {self.slices} slices" if self.slices > 1 else ""
         return (f"{self.name:<22} {self.network.num_tensors:>7} {self.flops:>10.3g} "
-                f"{format_bytes(self.peak * itemsize):>11} {self.search_time:>8.3f}s  "
-                f"{self.optimizer}{sliced}")
+                f"{format_bytes(self.peak * itemsize):>11} {self.search_time:>8.3f}s "
+                f"{self.source:<8} {self.optimizer}{sliced}")
 
 
 def _optimizer_key(optimize) -> str:
@@ -177,37 +173,52 @@ def check_optimize(optimize) -> None:
         raise CompileError(f"optimize={optimize!r} is neither a name nor a path optimizer")
 
 
-def _search(network: Network, sizes: dict[int, int], optimize) -> tuple:
-    inputs, output = network.inputs, network.output
-    if optimize == "auto" and network.num_tensors <= SMALL:
-        optimize = "auto-oe"
-    if optimize == "auto-oe" or optimize in OPT_EINSUM:
-        sym = {i: oe.get_symbol(k) for k, i in enumerate(sizes)}
-        eq = ",".join("".join(sym[i] for i in t) for t in inputs)
-        eq += "->" + "".join(sym[i] for i in output)
-        shapes = [tuple(sizes[i] for i in t) for t in inputs]
-        how = "auto" if optimize == "auto-oe" else optimize
-        path, _ = oe.contract_path(eq, *shapes, shapes=True, optimize=how)
-        return tuple(path)
-    if optimize == "auto":  # no worker processes: forking a jax/torch process can hang
-        optimize = ctg.AutoOptimizer(parallel=False)
-    elif optimize == "min-size":  # a retry when the first path's peak is over the limit
-        optimize = ctg.HyperOptimizer(methods=("random-greedy",), minimize="size",
-                                      max_repeats=32, max_time=2, optlib="random",
-                                      progbar=False, parallel=False)
-    elif optimize == "cotengra":
-        optimize = ctg.HyperOptimizer(max_time=10, max_repeats=128, progbar=False,
-                                      parallel=False)
-    tree = ctg.array_contract_tree(inputs, output, sizes, optimize=optimize)
-    return tuple(tree.get_path())
+def _search(network: Network, sizes: dict[int, int], optimize, progress: bool = False) -> tuple:
+    """A seeded path search (see :mod:`tnq.pathsearch`)."""
+    return search(network.inputs, network.output, sizes, optimize, progress=progress)
+
+
+def _find_path(network: Network, sizes: dict[int, int], optimize, cache: PathCache,
+               progress: bool) -> tuple[tuple, str]:
+    """The path for ``network`` under ``optimize`` and where it came from: the
+    cache (memory, disk) or a search, whose path the cache then keeps. Paths
+    of a user's optimizer object stay in memory (its settings are unknown)."""
+    how = settings(optimize, network.num_tensors)
+    key = (network.inputs, network.output, tuple(sorted(sizes.items())),
+           how if how is not None else _optimizer_key(optimize))
+    hit = cache.find(key, network.num_tensors, disk=how is not None)
+    if hit is not None:
+        return hit
+    path = _search(network, sizes, optimize, progress)
+    cache.keep(key, path, disk=how is not None)
+    return path, "searched"
 
 
 def make_plan(network: Network, *, name: str, optimize="auto", batch: int = 1,
-              max_memory: int, itemsize: int, cache: PathCache | None = None) -> Plan:
+              max_memory: int, itemsize: int, cache: PathCache | None = None,
+              progress: bool = True) -> Plan:
     """Plan ``network``: check memory, find (or reuse) a path, and measure it.
 
     Raises :class:`~tnq.MemoryLimitError` before any contraction when the output
-    or the largest intermediate would exceed ``max_memory`` bytes.
+    or the largest intermediate would exceed ``max_memory`` bytes. The path
+    comes from ``cache`` (default: :data:`PATHS`) or a seeded search, which
+    shows a progress bar when it is expected to take more than a few seconds
+    and ``progress`` is true. When the path's largest tensor is over
+    ``max_memory``, a second search minimizes that size (then the plan is
+    sliced if still needed).
+
+    Examples
+    --------
+    >>> from tnq.compile import state_network
+    >>> from tnq.circuit import Circuit
+    >>> c = Circuit(2).h(0).cx(0, 1)
+    >>> cache = PathCache()
+    >>> first = make_plan(state_network(c.ops, 2), name="state", max_memory=2**20,
+    ...                   itemsize=16, cache=cache)
+    >>> again = make_plan(state_network(c.ops, 2), name="state", max_memory=2**20,
+    ...                   itemsize=16, cache=cache)
+    >>> first.source, again.source, again.search_time, again.path == first.path
+    ('searched', 'memory', 0.0, True)
     """
     sizes = network.size_dict(batch)
     out_size = math.prod(sizes[i] for i in network.output)
@@ -215,31 +226,29 @@ def make_plan(network: Network, *, name: str, optimize="auto", batch: int = 1,
     if cache is not None and not isinstance(cache, PathCache):
         raise CompileError(f"cache must be a tnq.PathCache or None, got {show(cache)}")
     cache = PATHS if cache is None else cache
-    key = (network.inputs, network.output, tuple(sorted(sizes.items())), _optimizer_key(optimize))
     t0 = time.perf_counter()
-    path = cache.get(key)
-    cached = path is not None
-    if path is None:
-        path = _search(network, sizes, optimize)
+    path, source = _find_path(network, sizes, optimize, cache, progress)
     flops, peak = _costs(network, sizes, path)
-    if peak * itemsize > max_memory and not cached and network.num_tensors > SMALL:
-        path = _search(network, sizes, "min-size")  # trade FLOPs for memory, then judge
-        flops, peak = _costs(network, sizes, path)
-    if not cached:
-        cache.put(key, path)
-    search_time = 0.0 if cached else time.perf_counter() - t0
+    if peak * itemsize > max_memory and network.num_tensors > SMALL:
+        small, again = _find_path(network, sizes, "min-size", cache, progress)
+        small_flops, small_peak = _costs(network, sizes, small)  # trade FLOPs for memory
+        if small_peak <= peak:
+            path, flops, peak = small, small_flops, small_peak
+        source = min(source, again, key=SOURCES.index)  # any search makes it "searched"
+    search_time = time.perf_counter() - t0 if source == "searched" else 0.0
     if peak * itemsize > max_memory and network.num_tensors > 1:
         return _sliced(network, sizes, path, name=name, batch=batch, max_memory=max_memory,
                        itemsize=itemsize, search_time=search_time,
-                       optimizer=_optimizer_key(optimize))
+                       optimizer=_optimizer_key(optimize), source=source)
     contract = ctg.array_contract_expression(network.inputs, network.output, sizes,
                                              optimize=list(path))
     return Plan(name, network, batch, path, flops, peak, search_time,
-                _optimizer_key(optimize), contract)
+                _optimizer_key(optimize), contract, source=source)
 
 
 def _sliced(network: Network, sizes: dict[int, int], path, *, name: str, batch: int,
-            max_memory: int, itemsize: int, search_time: float, optimizer: str) -> Plan:
+            max_memory: int, itemsize: int, search_time: float, optimizer: str,
+            source: str) -> Plan:
     """A plan that sums (or stacks) slices of the contraction, each within
     ``max_memory``; a :class:`~tnq.MemoryLimitError` when slicing cannot get there."""
     sym = {i: oe.get_symbol(k) for k, i in enumerate(sizes)}  # the tree wants text labels
@@ -260,7 +269,7 @@ def _sliced(network: Network, sizes: dict[int, int], path, *, name: str, batch: 
             "or reduce the network (fewer qubits per term, a shallower circuit)")
 
     return Plan(name, network, batch, path, float(tree.total_flops()), peak, search_time,
-                optimizer, _SlicedContract(tree), slices=int(tree.nslices))
+                optimizer, _SlicedContract(tree), slices=int(tree.nslices), source=source)
 
 
 class _SlicedContract:

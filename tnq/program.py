@@ -399,7 +399,7 @@ class Program:
                          f"{max((len(p) for p in s.terms.supports), default=0)} qubits)")
         lines += self._strategy.explain()
         lines.append(f"{'plan':<22} {'tensors':>7} {'flops':>10} {'peak':>11} "
-                     f"{'search':>9}  optimizer")
+                     f"{'search':>9} {'source':<8} optimizer")
         rows = [p.row(s.itemsize) for p in self.plans]
         if len(rows) > EXPLAIN_ROWS:
             rows = rows[:EXPLAIN_ROWS] + [f"... and {len(rows) - EXPLAIN_ROWS} more plans"]
