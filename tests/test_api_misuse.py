@@ -332,3 +332,41 @@ def test_huge_coefficients_are_refused():
                  lambda: tnq.observable("1e999*Z0")):
         with pytest.raises(tnq.ObservableError, match="must be a finite number"):
             make()
+
+
+def _two_outputs():
+    th, x = tnq.parameters(2), tnq.inputs(1)
+    c = tnq.Circuit(2).rx(0, x[0]).ry(0, th[0]).rx(1, th[1])
+    return tnq.compile(c, ["Z0", "X1"])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda p: tnq.value_and_grad(p, None), "value_and_grad needs the 2 parameters"),
+    (lambda p: tnq.value_and_grad(p, "x"), "value_and_grad needs"),
+    (lambda p: tnq.TorchLayer(p, weights="ab"), "weights must be 2 real numbers"),
+    (lambda p: tnq.TorchLayer(p, weights=[float("nan"), 0]), "finite"),
+    (lambda p: tnq.TorchLayer(p, seed=1)("a"), "inputs must be real numbers"),
+    (lambda p: tnq.param_shift(p, [0, 1], [0.0], shots=10, executor=3), "run\\(circuits"),
+    (lambda p: tnq.QiskitExecutor(None), "run\\(\\) method"),
+    (lambda p: tnq.TnqExecutor(cache_size=-1), "cache_size"),
+    (lambda p: tnq.parameters(10**12), "MAX_SIZE"),
+    (lambda p: tnq.gate_matrix("rx", float("nan")), "finite"),
+    (lambda p: tnq.Circuit(1).unitary(np.ones((2, 2)), [0], atol=float("nan")), "atol"),
+    (lambda p: tnq.parameters(1)[0] % 2, "affine"),
+    (lambda p: round(tnq.parameters(1)[0]), "affine"),
+    (lambda p: np.sin(np.array(list(tnq.parameters(2)))), "affine"),
+    (lambda p: tnq.parameters(1)[0] < 1, "no value before a call"),
+])
+def test_more_misuse_found_in_review(call, match):
+    pytest.importorskip("torch")
+    with pytest.raises(tnq.TnqError, match=match):
+        call(_two_outputs())
+
+
+def test_torch_layer_takes_mappings():
+    torch = pytest.importorskip("torch")
+    layer = tnq.TorchLayer(_two_outputs(), weights={"theta": [0.1, 0.2]})
+    out = layer({"x": [0.3]})
+    np.testing.assert_allclose(out.detach().numpy(), [np.cos(0.3) * np.cos(0.1), 0.0],
+                               atol=1e-12)
+    assert isinstance(out, torch.Tensor)

@@ -199,6 +199,9 @@ class Circuit:
         >>> import numpy as np, tnq
         >>> c = tnq.Circuit(3).unitary(np.eye(4)[[1, 0, 2, 3]], [2, 0])
         """
+        if isinstance(atol, bool) or not isinstance(atol, numbers.Real) \
+                or not 0 <= float(atol) < 1:
+            raise CircuitError(f"unitary: atol must be a number in [0, 1), got {show(atol)}")
         if isinstance(qubits, (numbers.Integral, np.integer)):
             qlist: tuple = (qubits,)
         elif isinstance(qubits, Sequence) and not isinstance(qubits, (str, bytes)) \

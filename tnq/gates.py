@@ -18,6 +18,7 @@ qubit 0 of a circuit is the leftmost character of a bitstring.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -348,8 +349,14 @@ def gate_matrix(name: str, *params: float) -> np.ndarray:
         raise CircuitError(
             f"gate '{name}' takes {gate.num_params} parameter(s), got {len(params)}"
         )
+    values = []
+    for k, p in enumerate(params):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p):
+            raise CircuitError(f"gate '{name}': parameter {k} is {p!r}; expected a finite "
+                               "real number")
+        values.append(float(p))
     if gate.coeffs is None:
         m = gate.matrix
     else:
-        m = gate.table(*(np.array([float(p)]) for p in params))[0]
+        m = gate.table(*(np.array([v]) for v in values))[0]
     return np.diag(np.asarray(m)) if gate.diagonal else np.array(m)

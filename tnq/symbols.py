@@ -150,6 +150,35 @@ class Symbol:
     def __float__(self) -> float:
         raise _not_affine(f"a function of {self!r} (math functions need a number)")
 
+    def __int__(self) -> int:
+        raise _not_affine(f"int({self!r})")
+
+    __index__ = __int__
+
+    def __round__(self, ndigits=None):
+        raise _not_affine(f"round({self!r})")
+
+    def __mod__(self, other: object) -> Symbol:
+        raise _not_affine(f"{self!r} % {other!r}")
+
+    def __rmod__(self, other: object) -> Symbol:
+        raise _not_affine(f"{other!r} % {self!r}")
+
+    def __floordiv__(self, other: object) -> Symbol:
+        raise _not_affine(f"{self!r} // {other!r}")
+
+    def __rfloordiv__(self, other: object) -> Symbol:
+        raise _not_affine(f"{other!r} // {self!r}")
+
+    def _compare(self, other: object) -> bool:
+        raise ParameterError(f"{self!r} has no value before a call, so it cannot be "
+                             f"compared with {other!r}")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+    def __bool__(self) -> bool:
+        raise ParameterError(f"{self!r} has no truth value before a call")
+
     # numpy: arithmetic with numpy numbers stays affine; any other ufunc is refused
     _UFUNCS = {"add": "__add__", "subtract": "__sub__", "multiply": "__mul__",
                "true_divide": "__truediv__", "divide": "__truediv__"}
@@ -182,6 +211,23 @@ class Symbol:
         return text
 
 
+def _refuse_method(name: str):
+    """A method that numpy calls on object arrays (``np.sin(array_of_symbols)``)."""
+    def method(self: Symbol, *args, **kwargs):
+        raise _not_affine(f"np.{name}({self!r})")
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
+              "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "abs",
+              "absolute", "sign", "floor", "ceil", "rint", "arctan2", "power", "reciprocal",
+              "conjugate", "conj"):
+    setattr(Symbol, _name, _refuse_method(_name))
+del _name
+
+
 def _not_affine(what: str) -> ParameterError:
     return ParameterError(f"{what} is not an affine function of a single symbol: {FEATURES}")
 
@@ -197,10 +243,19 @@ def _real(other: object, sym: Symbol, op: str) -> float:
     raise ParameterError(f"cannot combine {sym!r} {op} {other!r}: expected a real number")
 
 
+MAX_SIZE = 10_000_000
+"""The most symbols one vector may have (a parameter-shift table holds a few
+numbers per parameter; more is almost always a mistake)."""
+
+
 def _vector(kind: str, size: int, name: str | None) -> SymbolVector:
     what = "parameters" if kind == "param" else "inputs"
     if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
-        raise ParameterError(f"tnq.{what}: the size must be a positive integer, got {size!r}")
+        raise ParameterError(f"tnq.{what}: the size must be a positive integer, got "
+                             f"{size!r}"[:200])
+    if size > MAX_SIZE:
+        raise ParameterError(f"tnq.{what}: size {size:.3g} is over the limit of "
+                             f"tnq.symbols.MAX_SIZE = {MAX_SIZE:,} symbols per vector")
     name = KINDS[kind] if name is None else name
     if not isinstance(name, str) or not name.isidentifier():
         raise ParameterError(f"tnq.{what}: the name must be an identifier such as "

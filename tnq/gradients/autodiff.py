@@ -13,8 +13,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..checks import show
 from ..contract import to_numpy
-from ..errors import CompileError, GradientError
+from ..errors import CompileError, GradientError, ParameterError
 from ..optional import require
 from ..program import Program
 from .shift import param_shift
@@ -71,6 +72,10 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     """
     if not isinstance(program, Program) or program.observable is None:
         raise CompileError("value_and_grad needs a Program compiled with an observable")
+    if params is None or isinstance(params, (str, bytes)):
+        raise ParameterError(f"value_and_grad needs the {program.num_params} parameters, as "
+                             f"an array of shape ({program.num_params},) or a mapping "
+                             f"{{name: array}}, got {show(params)}")
     if isinstance(params, Mapping):
         value, grad = value_and_grad(program, program.pack(params),
                                      program.pack(inputs, "inputs"), backend=backend)

@@ -86,6 +86,9 @@ class TnqExecutor:
 
     def __init__(self, *, max_memory: int | None = None, cache_size: int = 16):
         self.max_memory = None if max_memory is None else checks.positive_bytes(max_memory)
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ParameterError(f"cache_size must be a positive integer, got "
+                                 f"{checks.show(cache_size)}")
         self.cache_size = cache_size
         self._programs: OrderedDict = OrderedDict()
 

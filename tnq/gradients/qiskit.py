@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..checks import show
 from ..circuit import Circuit
 from ..errors import ExecutorError, ParameterError
 from ..optional import require
@@ -48,6 +49,9 @@ class QiskitExecutor:
 
     def __init__(self, backend, *, optimization_level: int = 1):
         require("qiskit", "tnq.QiskitExecutor")
+        if not callable(getattr(backend, "run", None)):
+            raise ExecutorError(f"QiskitExecutor needs a Qiskit backend with a run() method "
+                                f"(e.g. qiskit_aer.AerSimulator()), got {show(backend)}")
         self.backend = backend
         self.optimization_level = optimization_level
 

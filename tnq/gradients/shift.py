@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from ..circuit import Circuit, Op
 from ..contract import to_numpy
 from ..errors import CompileError, ParameterError
@@ -135,6 +136,10 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
     if shots is None:
         if executor is not None:
             raise ParameterError("an executor needs shots; pass shots=... or no executor")
+    elif executor is not None and not callable(getattr(executor, "run", None)):
+        raise ParameterError(f"executor must have a run(circuits, shots, seed) method (a "
+                             f"tnq.TnqExecutor, a QiskitExecutor or your own), got "
+                             f"{checks.show(executor)}")
         values = _exact(program, table, params, inputs)
         variances = np.zeros_like(values)
         executions = table.num_rows

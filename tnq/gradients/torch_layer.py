@@ -59,16 +59,29 @@ class TorchLayer(torch.nn.Module):
         if weights is None:
             rng = np.random.default_rng(checks.seed(seed))
             weights = rng.uniform(0, 2 * np.pi, program.num_params)
-        w = torch.as_tensor(np.asarray(weights, dtype=float), dtype=dtype)
-        if tuple(w.shape) != (program.num_params,):
-            raise ParameterError(f"weights have shape {tuple(w.shape)}; expected "
-                                 f"({program.num_params},)")
+        weights = program.pack(weights)
+        try:
+            w = torch.as_tensor(np.asarray(weights, dtype=float), dtype=dtype)
+        except (TypeError, ValueError):
+            raise ParameterError(f"weights must be {program.num_params} real numbers, got "
+                                 f"{checks.show(weights)}") from None
+        if tuple(w.shape) != (program.num_params,) or not bool(torch.isfinite(w).all()):
+            raise ParameterError(f"weights must be {program.num_params} finite real numbers "
+                                 f"(shape ({program.num_params},)), got "
+                                 f"{checks.show(weights)}")
         self.weights = torch.nn.Parameter(w.clone())
 
     def forward(self, inputs: torch.Tensor | None = None) -> torch.Tensor:
         if inputs is not None:
-            inputs = torch.as_tensor(inputs, dtype=self.weights.dtype,
-                                     device=self.weights.device)
+            inputs = self.program.pack(inputs, "inputs")
+            try:
+                inputs = torch.as_tensor(inputs, dtype=self.weights.dtype,
+                                         device=self.weights.device)
+            except (TypeError, ValueError, RuntimeError):
+                raise ParameterError(f"inputs must be real numbers, shape "
+                                     f"({self.program.num_inputs},) or (batch, "
+                                     f"{self.program.num_inputs}), got "
+                                     f"{checks.show(inputs)}") from None
         return self.program(self.weights if self.program.num_params else None, inputs)
 
     def extra_repr(self) -> str:
