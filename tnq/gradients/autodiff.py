@@ -84,6 +84,9 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     native = kind in ("jax", "jaxlib", "torch")
     if backend is None:
         backend = ("jax" if kind in ("jax", "jaxlib") else kind) if native else best_backend()
+        if backend == "jax" and not native and program.dtype == "complex128" \
+                and not require("jax", "tnq.value_and_grad").config.read("jax_enable_x64"):
+            backend = "numpy"  # jax would need x64 switched on globally: use parameter shift
     if backend == "jax":
         value, grad = _jax(program, params, inputs)
     elif backend == "torch":

@@ -133,13 +133,13 @@ def param_shift(program: Program, params, inputs=None, *, shots: int | None = No
     params = _one_vector(program.pack(params), program.num_params, "params")
     inputs = _one_vector(program.pack(inputs, "inputs"), program.num_inputs, "inputs")
     table = program.derived("shift-table", lambda: shift_table(program))  # structure only
-    if shots is None:
-        if executor is not None:
-            raise ParameterError("an executor needs shots; pass shots=... or no executor")
-    elif executor is not None and not callable(getattr(executor, "run", None)):
+    if executor is not None and not callable(getattr(executor, "run", None)):
         raise ParameterError(f"executor must have a run(circuits, shots, seed) method (a "
                              f"tnq.TnqExecutor, a QiskitExecutor or your own), got "
                              f"{checks.show(executor)}")
+    if shots is None:
+        if executor is not None:
+            raise ParameterError("an executor needs shots; pass shots=... or no executor")
         values = _exact(program, table, params, inputs)
         variances = np.zeros_like(values)
         executions = table.num_rows

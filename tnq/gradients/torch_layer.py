@@ -66,8 +66,8 @@ class TorchLayer(torch.nn.Module):
             raise ParameterError(f"weights must be {program.num_params} real numbers, got "
                                  f"{checks.show(weights)}") from None
         if tuple(w.shape) != (program.num_params,) or not bool(torch.isfinite(w).all()):
-            raise ParameterError(f"weights must be {program.num_params} finite real numbers "
-                                 f"(shape ({program.num_params},)), got "
+            raise ParameterError(f"weights have shape {tuple(w.shape)}; expected "
+                                 f"({program.num_params},) finite real numbers, got "
                                  f"{checks.show(weights)}")
         self.weights = torch.nn.Parameter(w.clone())
 
