@@ -126,3 +126,161 @@ def test_a_program_without_qubits_reads_but_does_not_compile():
         tnq.compile(empty)
     with pytest.raises(tnq.CompileError, match="no qubits"):
         tnq.state(empty)
+
+
+# ------------------------------------------------ fast paths agree bit for bit
+NUMBERS = st.one_of(
+    st.integers(0, 10**6).map(str),
+    st.floats(min_value=0.0, allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["0", "00", "007", "1.", ".5", "00.25", "1e3", "1E-3", "2.5e+2", "01e5",
+                     "0e0", "1e400", "1e-400", "123456789012345678901234567890", "pi"]))
+SIGNED = st.tuples(st.sampled_from(["", "", "-", "+", "--", "-+", "- ", " -"]), NUMBERS,
+                   st.sampled_from(["", " "])).map("".join)
+
+
+@st.composite
+def arithmetic(draw):
+    """A constant expression of signed numbers and pi joined by + - * /."""
+    atoms = draw(st.lists(SIGNED, min_size=1, max_size=5))
+    ops = draw(st.lists(st.sampled_from(["+", "-", "*", "/", " * ", " / ", " - "]),
+                        min_size=len(atoms) - 1, max_size=len(atoms) - 1))
+    return atoms[0] + "".join(op + atom for op, atom in zip(ops, atoms[1:]))
+
+
+def _parsed(text):
+    """The values the token reader gives a parameter list, or None if it refuses it."""
+    from tnq.qasm_expr import parse
+    from tnq.qasm_lexer import Lexer
+
+    lex, out = Lexer(text), []
+    try:
+        while lex.peek()[0] != "eof":
+            out.append(parse(lex, None))
+            if not lex.accept(","):
+                break
+        return tuple(out) if lex.peek()[0] == "eof" else None
+    except tnq.QasmError:
+        return None
+
+
+@given(st.lists(arithmetic(), min_size=1, max_size=3), st.sampled_from(["", ",", ", "]))
+def test_fast_values_are_the_parsers_values_bit_for_bit(exprs, trailing):
+    from tnq.qasm_expr import fast_values
+
+    text = ", ".join(exprs) + trailing
+    fast = fast_values(text)
+    if fast is not None:  # None: left to the parser (which may refuse the text)
+        parsed = _parsed(text)
+        assert parsed is not None, text
+        assert [x.hex() for x in fast] == [x.hex() for x in parsed], text
+
+
+@pytest.mark.parametrize("text", [
+    "0.123", "-0.5", "pi", "-pi", "pi/2", "-pi/2", "2*0.123", "0.1/2", "3*pi/4", "pi/2,0,-pi",
+    "1e-3, 2.5", "0.5,", "2 * -pi", "pi - 0.25", "-+0.5", "1/1e400"])
+def test_fast_values_take_the_common_angles(text):
+    from tnq.qasm_expr import fast_values
+
+    fast = fast_values(text)
+    assert fast is not None
+    assert [x.hex() for x in fast] == [x.hex() for x in _parsed(text)]
+
+
+@pytest.mark.parametrize("text", ["1/0", "007", "1e400", "2*1e308*10", "sin(1)", "(1)", "2^2",
+                                  "1.2.3", "0.7a", "1_000", "2pi", "1,,2", " ", ""])
+def test_fast_values_leave_the_rest_to_the_parser(text):
+    from tnq.qasm_expr import fast_values
+
+    assert fast_values(text) == (() if text.isspace() or not text else None)
+
+
+BODY_EXPRS = ["a", "b", "-a", "2*a", "a*2", "a/2", "2/a", "a+1", "1-a", "a-b", "a^2", "2^a",
+              "sin(a)", "ln(a)", "sqrt(a)", "exp(a)", "a*b", "a/b", "pi", "0.5", "-(a+b)*2",
+              "a*1e308", "1/(a*1e308)", "-a/2", "+a"]
+VALUES = [0.0, -0.0, 0.5, -1.5, 1e308, -1e-300, 3.0, 710.0]
+
+
+@given(st.lists(st.sampled_from(BODY_EXPRS), min_size=1, max_size=3),
+       st.tuples(st.sampled_from(VALUES), st.sampled_from(VALUES)))
+def test_compiled_values_are_evaluated_values_bit_for_bit(texts, env):
+    from tnq.qasm_expr import SAME, EvalError, compile_values, parse, value
+    from tnq.qasm_lexer import Lexer
+
+    exprs = [parse(Lexer(t), {"a": 0, "b": 1}) for t in texts]
+
+    def outcome(fn):
+        try:
+            return [x.hex() for x in fn()]
+        except EvalError as exc:
+            return exc.message, exc.pos
+
+    compiled = compile_values(exprs, 2)
+    got = outcome(lambda: compiled if type(compiled) is tuple else env if compiled is SAME
+                  else compiled(env))
+    assert got == outcome(lambda: tuple(value(x, env) for x in exprs)), texts
+
+
+PRIMS = {"rx": (1, 1), "rz": (1, 1), "u3": (3, 1), "u0": (1, 1), "h": (0, 1), "cx": (0, 2),
+         "cu1": (1, 2), "ccx": (0, 3)}
+
+
+@st.composite
+def nested_programs(draw):
+    """Gates calling primitives and earlier gates with parameter expressions, then calls."""
+    gates: dict[str, tuple[int, int]] = {}
+    lines = [HEADER, "qreg q[4];\nqreg r[4];\n"]
+    for k in range(draw(st.integers(1, 4))):
+        params = ["a", "b"][:draw(st.integers(0, 2))]
+        qubits = ["x", "y", "z"][:draw(st.integers(1, 3))]
+        body = []
+        for _ in range(draw(st.integers(0, 4))):
+            name = draw(st.sampled_from(sorted(PRIMS) + sorted(gates)))
+            num_params, num_qubits = PRIMS.get(name) or gates[name]
+            if num_qubits > len(qubits):
+                continue
+            forms = [e for e in BODY_EXPRS if not set(e) & ({"a", "b"} - set(params))]
+            exprs = [draw(st.sampled_from(forms)) for _ in range(num_params)]
+            args = draw(st.permutations(qubits))[:num_qubits]
+            body.append(f"{name}({', '.join(exprs)}) {', '.join(args)};")
+        gates[f"g{k}"] = (len(params), len(qubits))
+        lines.append(f"gate g{k}({', '.join(params)}) {', '.join(qubits)} {{ {' '.join(body)} }}\n")
+    for _ in range(draw(st.integers(1, 5))):
+        name = draw(st.sampled_from(sorted(gates)))
+        num_params, num_qubits = gates[name]
+        values = [repr(draw(st.sampled_from([0.0, 0.5, -1.5, 2.0]))) for _ in range(num_params)]
+        regs = draw(st.booleans())
+        args = (["q", "r", "q"] if regs else [f"q[{i}]" for i in draw(st.permutations(range(4)))])
+        if regs and num_qubits == 3:
+            continue  # q twice
+        lines.append(f"{name}({', '.join(values)}) {', '.join(args[:num_qubits])};\n")
+    return "".join(lines)
+
+
+def _ops(text):
+    try:
+        c = tnq.from_qasm(text)
+    except tnq.QasmError as exc:
+        return str(exc)
+    return [(op.name, op.qubits, [p.hex() for p in op.params]) for op in c.ops]
+
+
+@given(nested_programs())
+def test_flattened_and_remembered_calls_expand_like_the_stack(text):
+    reference = {"_TEMPLATE_STEPS": 0, "_MEMO_STEPS": 10**9}  # every call expanded anew
+    with mock.patch.multiple(tnq.qasm, **reference):
+        want = _ops(text)
+    assert _ops(text) == want
+    with mock.patch.multiple(tnq.qasm, _MEMO_STEPS=0):  # every call remembered
+        assert _ops(text) == want
+
+
+def test_nested_calls_keep_each_callers_parameters():
+    text = HEADER + """qreg q[2];
+gate g0(a) x { rx(a) x; }
+gate g1(a) x { g0(2 * a) x; rz(a) x; }
+gate g2(a) x, y { g0(a + 1) x; g1(a / 2) y; g0(a) y; g1(a) x; }
+g2(0.25) q[0], q[1];
+"""
+    got = [(op.name, op.qubits, op.params) for op in tnq.from_qasm(text).ops]
+    assert got == [("rx", (0,), (1.25,)), ("rx", (1,), (0.25,)), ("rz", (1,), (0.125,)),
+                   ("rx", (1,), (0.25,)), ("rx", (0,), (0.5,)), ("rz", (0,), (0.25,))]

@@ -51,6 +51,14 @@ def doubling_gates(levels: int) -> str:
     return "\n".join(lines) + f"\nqreg q[1];\ng{levels} q[0];\n"
 
 
+def doubling_h(levels: int) -> str:
+    """``g1`` applies h twice, each next gate calls the one before twice: 2**levels
+    operations and 2**(levels + 1) - 1 applications, inside the default limit at 22."""
+    lines = [HEADER + "gate g1 a { h a; h a; }"]
+    lines += [f"gate g{k} a {{ g{k - 1} a; g{k - 1} a; }}" for k in range(2, levels + 1)]
+    return "\n".join(lines) + f"\nqreg q[1];\ng{levels} q[0];\n"
+
+
 def nested_calls(levels: int) -> str:
     lines = ["gate g0(t) a { U(t, 0, 0) a; }"]
     lines += [f"gate g{k}(t) a {{ g{k - 1}(t + 1) a; }}" for k in range(1, levels + 1)]
@@ -69,6 +77,7 @@ SUM = " + ".join(["a"] * 3000)
 # name: (program, limits, expected): expected is ("ok", check) or (line, message part)
 CASES = {
     "bomb": (doubling_gates(40), {}, (43, f"{3 * 2**40 - 1:,} gate applications")),
+    "doubling inside the limits": (doubling_h(22), {}, ("ok", [["h", [0], []]] * 5)),
     "mutual": ("gate a x { b x; }\ngate b x { a x; }\nqreg q[1];\na q[0];\n", {},
                (1, "gate 'b' is not defined")),
     "self": ("gate a x { a x; }\n", {}, (1, "a gate cannot call itself")),
@@ -160,6 +169,11 @@ def test_the_expansion_bomb_is_small_and_names_its_limit():
     assert len(text) < 2048 and text.count("\n") == 43
     with pytest.raises(tnq.QasmError, match="max_operations=10,000,000"):
         tnq.from_qasm(text)
+
+
+def test_doubling_gates_inside_the_limits_expand_in_full(results):
+    assert len(doubling_h(22)) < 800
+    assert results["doubling inside the limits"]["num_ops"] == 2**22
 
 
 def test_expansion_limit_is_a_keyword():

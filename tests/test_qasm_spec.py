@@ -7,7 +7,10 @@ and their parameters. Invalid programs raise a QasmError with a line and column.
 
 Deliberate differences, each tested below: ``if``, ``reset`` and ``opaque`` are
 refused (tnq simulates unitary circuits), a gate after a measurement of its
-qubit is refused, angles must be finite, and ``include "qelib1.inc"`` defines
+qubit is refused, angles must be finite, a broadcast with an empty register
+applies nothing (Qiskit accepts the same statements, but where a non-empty
+register follows the empty one it applies the gate to qubits past the empty
+register's end), and ``include "qelib1.inc"`` defines
 all 43 gates of the qelib1.inc file that Qiskit ships (``p``, ``sx``, ``rxx``,
 ``u0``, ...; Qiskit's reader keeps the original 23 and adds the others only
 through ``LEGACY_CUSTOM_INSTRUCTIONS``).
@@ -465,6 +468,30 @@ def test_duplicate_qubits(call):
     (("q1[2]", "q2[3]", "q3[3]"), "ccx q2[0], q3, q1"),
 ])
 def test_broadcast_sizes_must_agree(registers, call):
+    text = HEADER + "".join(f"qreg {r};\n" for r in registers) + call + ";"
+    with pytest.raises(qasm2.QASM2ParseError, match="broadcast"):
+        qasm2.loads(text)
+    refused(text, "registers of different sizes", 3 + len(registers), 1)
+
+
+@pytest.mark.parametrize("registers, call", [
+    (("e[0]", "a[1]"), "cx e, a"), (("e[0]", "a[2]", "b[2]"), "ccx e, a, b"),
+    (("e[0]", "f[0]"), "cx e, f"), (("e[0]", "a[3]"), "ccx e, a[0], a[1]"),
+    (("e[0]",), "cx e, e"), (("e[0]", "f[0]", "a[2]"), "ccx e, f, a"),
+    (("e[0]", "a[1]"), "pair e, a"),
+])
+def test_an_empty_register_before_the_others_applies_nothing(registers, call):
+    text = (HEADER + "gate pair x, y { cx x, y; }\n"
+            + "".join(f"qreg {r};\n" for r in registers) + call + ";\nbarrier;")
+    qasm2.loads(text)  # Qiskit's rule: the size before may be 0, or must be the same
+    assert tnq.from_qasm(text).ops == ()
+
+
+@pytest.mark.parametrize("registers, call", [
+    (("e[0]", "a[1]"), "cx a, e"), (("e[0]", "a[2]", "b[2]"), "ccx a, e, b"),
+    (("e[0]", "a[2]", "b[2]"), "ccx a, b, e"), (("e[0]", "a[2]", "b[3]"), "ccx e, a, b"),
+])
+def test_an_empty_register_after_another_is_refused(registers, call):
     text = HEADER + "".join(f"qreg {r};\n" for r in registers) + call + ";"
     with pytest.raises(qasm2.QASM2ParseError, match="broadcast"):
         qasm2.loads(text)

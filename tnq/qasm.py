@@ -14,7 +14,9 @@ reads it:
 - Register sizes and indices are integers; a gate applied to registers is
   broadcast over them (their sizes must agree; a single qubit joins every
   application), and so is ``measure`` (register into register of the same
-  size, or qubit into bit).
+  size, or qubit into bit). As in Qiskit, a register of size 0 may come
+  before the registers of another size (``cx q, r;`` with ``qreg q[0];``),
+  never after one; a statement with an empty register applies nothing.
 - Accepted leniencies: a bare ``barrier;``, empty statements and ``};``,
   trailing commas in lists, single-quoted includes, zero-size registers and
   programs without qubits, expressions of any depth.
@@ -46,17 +48,19 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import numbers
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from operator import itemgetter
+from typing import Any, cast
 
 from .checks import MAX_QUBITS as CIRCUIT_MAX_QUBITS
 from .circuit import Circuit, Op
 from .errors import CircuitError, QasmError
 from .gates import GATES
-from .qasm_expr import EvalError, Expr, parse, value
+from .qasm_expr import SAME, EvalError, Expr, compile_values, fast_values, parse
 from .qasm_lexer import KEYWORDS, Lexer, Token, describe, where
 from .symbols import Symbol
 
@@ -73,6 +77,9 @@ QELIB1 = frozenset(
 )
 _SIZE_CAP = 10**30  # expansion sizes saturate here (no huge integers from hostile files)
 _CACHE_SIZE = 1 << 16
+_TEMPLATE_STEPS = 256  # definitions expanding into at most this many steps are flattened
+_MEMO_STEPS = 32  # where a call of this many steps or more was expanded is remembered
+_MISSING = object()
 # A gate application in one match: name, parameter text (no nested parentheses) and
 # argument text. Anything unusual falls back to the token-by-token reader. The pattern
 # never backtracks far: names end at a word boundary, comments at the end of the line,
@@ -83,9 +90,6 @@ _FAST = re.compile(r"""(?:\s|//[^\n]*(?![^\n]))*
     (?:\(([^()]*)\)\s*)?
     ([a-z][^;{}]*);""", re.VERBOSE | re.ASCII)
 _ARG = re.compile(r"\s*([a-z]\w*)\s*(?:\[\s*(\d+)\s*\]\s*)?", re.ASCII)
-_NUM = r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*"
-_NUMBERS = re.compile(rf"{_NUM}(?:,{_NUM})*(?:,\s*)?", re.ASCII)  # plain numbers only
-_LEADING_ZERO = re.compile(r"\s*[-+]?0\d+\s*", re.ASCII)  # an integer the lexer refuses
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +97,8 @@ class _Gate:
     """A gate known to the program: built in, from qelib1.inc, or defined.
 
     ``prim`` is the registry gate a primitive becomes (``None`` for a
-    definition, whose ``body`` holds ``(callee, exprs, qubit indices, pos)``);
+    definition, whose ``body`` holds ``(callee, exprs, qubit indices, pos,
+    values)``, ``values`` from :func:`~tnq.qasm_expr.compile_values`);
     ``steps`` counts the applications one call expands into, itself included.
     """
 
@@ -150,17 +155,29 @@ def from_qasm(text: str, *, max_operations: int = MAX_OPERATIONS,
     if max_qubits > CIRCUIT_MAX_QUBITS:
         raise QasmError(f"max_qubits={max_qubits:,} is above the most qubits a tnq circuit may "
                         f"have ({CIRCUIT_MAX_QUBITS:,})")
-    return _Reader(text, int(max_operations), int(max_qubits)).run()
+    # The reader makes an object or three per operation and no reference cycles: the
+    # cyclic garbage collector, left on, would rescan them all again and again (a
+    # third of the time of a large file). It is paused, and restored however we leave.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _Reader(text, int(max_operations), int(max_qubits)).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _empty_circuit() -> Circuit:
-    """A circuit without qubits, for a program that declares none.
+def _circuit(num_qubits: int, ops: list[Op]) -> Circuit:
+    """The circuit of a program: ``ops`` become its operations as they are.
 
-    ``Circuit(0)`` is refused by the public constructor, so one qubit is
-    dropped from an empty one-qubit circuit.
+    Every parameter is a number, so ``Circuit._from_ops``'s bookkeeping of
+    symbol vectors has nothing to record and is skipped. A program without
+    qubits gets an empty one-qubit circuit with its qubit dropped
+    (``Circuit(0)`` is refused by the public constructor).
     """
-    circuit = Circuit._from_ops(1, ())
-    circuit._n = 0
+    circuit = Circuit(max(num_qubits, 1))
+    circuit._n = num_qubits
+    circuit._ops = ops
     return circuit
 
 
@@ -189,6 +206,9 @@ class _Reader:
         self.cache: dict[str, tuple | Op] = {}
         self.param_cache: dict[str, tuple | None] = {}
         self.arg_cache: dict[str, tuple | list | None] = {}
+        # flattened definitions, and where the operations of a call already are in `ops`
+        self.templates: dict[_Gate, tuple] = {}
+        self.memo: dict[tuple, tuple[int, int]] = {}
 
     def error(self, message: str, pos: int) -> QasmError:
         return QasmError(message, *where(self.text, pos))
@@ -204,13 +224,18 @@ class _Reader:
         while True:
             m = fast(text, pos)
             if m is not None:
-                entry = cached(m.group())
+                entry: Any = cached(m.group())
                 if entry is None:
                     entry = self.fast_entry(m)
                 if entry is not None:
-                    if type(entry) is Op and not measured and self.total < limit:
+                    kind = type(entry)
+                    if kind is Op and not measured and self.total < limit:
                         self.total += 1
                         append(entry)
+                    elif kind is tuple and len(entry) == 3 and not measured \
+                            and self.total + entry[0].steps <= limit:  # one call, no checks
+                        self.total += entry[0].steps
+                        self.call(entry[0], entry[1], entry[2], m.start(1))
                     else:
                         self.commit(entry, m.group(1), m.start(1))
                     pos = m.end()
@@ -218,10 +243,8 @@ class _Reader:
             pos = self.statement(pos)
             if pos < 0:
                 break
-        if self.num_qubits == 0:
-            return _empty_circuit()
         try:
-            return Circuit._from_ops(self.num_qubits, self.ops)
+            return _circuit(self.num_qubits, self.ops)
         except CircuitError as exc:  # the parser checks what Circuit does; kept as a guard
             raise QasmError(f"the program does not make a valid circuit: {exc}") from None
 
@@ -499,7 +522,7 @@ class _Reader:
             raise self.error(f"gate {name!r}: qubit repeated in "
                              f"({', '.join(qubits[i] for i in args)}); a gate needs distinct "
                              "qubits", pos)
-        return callee, tuple(exprs), tuple(args), pos
+        return callee, tuple(exprs), tuple(args), pos, compile_values(exprs, len(env))
 
     def body_qubits(self, gate: str, env: dict[str, int], local: dict[str, int], *,
                     allow_empty: bool) -> list[int]:
@@ -543,38 +566,44 @@ class _Reader:
 
     def apply(self, gate: _Gate, name: str, pos: int, params: tuple[float, ...],
               args: list[tuple[int, int, bool]]) -> tuple:
-        """``(ops, qubit ranges, steps)`` of one statement, checked before expanding."""
+        """The plan of one statement, checked before expanding: ``(gate, params,
+        applications, qubit ranges, steps)``; an application is an Op of a primitive
+        or the qubits of a call of a definition."""
         self.check_counts(gate, name, pos, len(params), len(args))
-        sizes = sorted({size for _, size, is_reg in args if is_reg})
-        if len(sizes) > 1:
-            raise self.error(f"registers of different sizes {sizes} in one {name!r} statement; "
-                             "broadcasting needs registers of one size", pos)
-        count = sizes[0] if sizes else 1
+        count = self.broadcast(name, pos, [size for _, size, is_reg in args if is_reg])
         steps = gate.steps * count
         self.check_limit(steps, name, pos)
         self.check_distinct(name, pos, args)
-        out: list[Op] = []
+        apps: list = []
         for k in range(count):
             qubits = tuple(start + k if is_reg else start for start, _, is_reg in args)
-            if gate.prim is not None:
-                out.append(Op(gate.prim, qubits, params if gate.keep_params else ()))
-            else:
-                self.expand(gate, params, qubits, out, pos)
-        return tuple(out), tuple((start, size) for start, size, _ in args), steps
+            apps.append(qubits if gate.prim is None
+                        else Op(gate.prim, qubits, params if gate.keep_params else ()))
+        ranges = tuple((start, size) for start, size, _ in args)
+        return gate, params, tuple(apps), ranges, steps
+
+    def broadcast(self, name: str, pos: int, sizes: list[int]) -> int:
+        """How many applications a statement with registers of ``sizes`` makes.
+
+        Qiskit's rule: each register has the size of the register before it,
+        unless that one is empty; with an empty register nothing is applied."""
+        for before, size in zip(sizes, sizes[1:]):
+            if before and size != before:
+                hint = ("; an empty register may only come before the others"
+                        if 0 in sizes else "")
+                raise self.error(f"registers of different sizes {sizes} in one {name!r} "
+                                 f"statement; broadcasting needs registers of one size{hint}",
+                                 pos)
+        return 1 if not sizes else 0 if 0 in sizes else sizes[0]
 
     def check_distinct(self, name: str, pos: int, args: list[tuple[int, int, bool]]) -> None:
         """No qubit twice in any application of a (broadcast) statement."""
-        for i, (a, size_a, reg_a) in enumerate(args):
-            for b, size_b, reg_b in args[:i]:
-                if reg_a == reg_b:
-                    clash = a == b and size_a > 0
-                else:
-                    clash = a <= b < a + size_a if reg_a else b <= a < b + size_b
-                if clash:
-                    qubits = (max(a, b),) * 2 if reg_a != reg_b else (a, b)
+        for i, (a, size_a, _) in enumerate(args):
+            for b, size_b, _ in args[:i]:
+                if max(a, b) < min(a + size_a, b + size_b):  # the qubit ranges overlap
                     raise self.error(f"gate {name!r}: qubit repeated in "
-                                     f"({self.qubit_names(qubits)}); a gate needs distinct "
-                                     "qubits", pos)
+                                     f"({self.qubit_names((max(a, b),) * 2)}); a gate needs "
+                                     "distinct qubits", pos)
 
     def check_limit(self, steps: int, name: str, pos: int) -> None:
         """Refuse a statement that would take the program over ``max_operations``."""
@@ -588,11 +617,15 @@ class _Reader:
                              "max_operations=N) or tnq run --max-operations N)", pos)
 
     def commit(self, entry: tuple | Op, name: str, pos: int) -> None:
-        """Append a statement's operations: one Op, or ``(ops, qubit ranges, steps)``."""
-        if isinstance(entry, Op):
-            ops, ranges, steps = (entry,), tuple((q, 1) for q in entry.qubits), 1
+        """Append a statement's operations: one Op, one call ``(gate, values, qubits)``
+        or a plan from :meth:`apply`."""
+        if type(entry) is Op:
+            gate, ranges, steps = None, tuple((q, 1) for q in entry.qubits), 1
+        elif len(cast(tuple, entry)) == 3:
+            gate, values, qubits = cast(tuple, entry)
+            apps, ranges, steps = (qubits,), tuple((q, 1) for q in qubits), gate.steps
         else:
-            ops, ranges, steps = entry
+            gate, values, apps, ranges, steps = cast(tuple, entry)
         if self.measured:  # ranges hold at most `steps` qubits per argument
             for start, size in ranges:
                 for q in range(start, start + size):
@@ -603,28 +636,94 @@ class _Reader:
                             "measurements are supported", pos)
         self.check_limit(steps, name, pos)
         self.total += steps
-        self.ops.extend(ops)
+        if gate is None:
+            self.ops.append(cast(Op, entry))
+        elif gate.prim is not None:
+            self.ops.extend(apps)
+        else:
+            for qubits in apps:
+                self.call(gate, values, qubits, pos)
 
-    def expand(self, gate: _Gate, params: Sequence[float], qubits: tuple[int, ...],
-               out: list[Op], pos: int) -> None:
-        """Append the primitive operations of a defined gate (an explicit stack, no
-        recursion)."""
-        stack = [(iter(gate.body), params, qubits)]
+    # ------------------------------------------------------------- expanding
+    def call(self, gate: _Gate, values: tuple[float, ...], qubits: tuple[int, ...],
+             pos: int) -> None:
+        """Append the operations of one call of a definition (limits checked before)."""
+        ops, memo = self.ops, self.memo
+        if gate.steps < _MEMO_STEPS and gate in self.templates:  # the common case
+            try:
+                _instantiate(self.templates[gate][2], values, qubits, ops)
+                return
+            except EvalError as exc:
+                raise self.call_error(exc, gate, pos) from None
+        key = _memo_key(gate, values, qubits)
+        done = memo.get(key) if key is not None else None
+        if done is not None:
+            ops.extend(ops[done[0]:done[1]])
+            return
+        start = len(ops)
+        try:
+            template = self.template(gate)
+            if template is not None:
+                _instantiate(template, values, qubits, ops)
+            else:
+                self.expand(gate, values, qubits)
+        except EvalError as exc:
+            raise self.call_error(exc, gate, pos) from None
+        if key is not None and len(memo) < _CACHE_SIZE:
+            memo[key] = (start, len(ops))
+
+    def call_error(self, exc: EvalError, gate: _Gate, pos: int) -> QasmError:
+        return self.error(f"{exc.message} (in gate {gate.name!r} called at line "
+                          f"{self.line(pos)})", exc.pos)
+
+    def expand(self, gate: _Gate, values: tuple[float, ...], qubits: tuple[int, ...]) -> None:
+        """Append the operations of a definition too large to flatten, with an explicit
+        stack (no recursion); calls seen before are copied from where they are."""
+        ops, memo = self.ops, self.memo
+        stack: list[tuple] = [(iter(gate.body), values, qubits, None, 0)]
         while stack:
-            body, env, qs = stack[-1]
-            for callee, exprs, where_, _ in body:
-                try:
-                    values = tuple([value(x, env) for x in exprs])
-                except EvalError as exc:
-                    raise self.error(f"{exc.message} (in gate {gate.name!r} called at line "
-                                     f"{self.line(pos)})", exc.pos) from None
+            body, env, qs, key, start = stack[-1]
+            for callee, _, where_, _, spec in body:
+                args = spec if type(spec) is tuple else env if spec is SAME else spec(env)
                 mapped = tuple([qs[i] for i in where_])
-                if callee.prim is None:
-                    stack.append((iter(callee.body), values, mapped))
+                if callee.prim is not None:
+                    ops.append(Op(callee.prim, mapped, args if callee.keep_params else ()))
+                    continue
+                inner = _memo_key(callee, args, mapped)
+                done = memo.get(inner) if inner is not None else None
+                if done is not None:
+                    ops.extend(ops[done[0]:done[1]])
+                    continue
+                template = self.template(callee)
+                if template is None:
+                    stack.append((iter(callee.body), args, mapped, inner, len(ops)))
                     break
-                out.append(Op(callee.prim, mapped, values if callee.keep_params else ()))
+                first = len(ops)
+                _instantiate(template, args, mapped, ops)
+                if inner is not None and len(memo) < _CACHE_SIZE:
+                    memo[inner] = (first, len(ops))
             else:
                 stack.pop()
+                if key is not None and len(memo) < _CACHE_SIZE:
+                    memo[key] = (start, len(ops))
+
+    def template(self, gate: _Gate) -> tuple | None:
+        """The flat steps of a definition (see :func:`_flatten`), made on its first call;
+        None when it expands into more than ``_TEMPLATE_STEPS`` steps."""
+        if gate.steps > _TEMPLATE_STEPS:
+            return None
+        made = self.templates
+        todo = [gate] if gate not in made else []
+        while todo:  # callees first, without recursion
+            g = todo[-1]
+            missing = [c for c, *_ in g.body if c.prim is None and c not in made]
+            if missing:
+                todo += missing
+                continue
+            todo.pop()
+            if g not in made:
+                made[g] = _flatten(g, made)
+        return made[gate][2]
 
     def qubit_names(self, qubits: Sequence[int]) -> str:
         names = []
@@ -643,49 +742,40 @@ class _Reader:
         gate = self.gates.get(name)
         if gate is None:
             return None
-        params: tuple[float, ...] | None = ()
+        params: Any = ()
+        seen = True  # statements are cached once their parameter text is seen again
         if ptext is not None:
-            if ptext in self.param_cache:
-                params = self.param_cache[ptext]
-            else:
-                params = self.fast_params(ptext, m.start(2), m.end(2))
-                self.remember(self.param_cache, ptext, params)
-        if atext in self.arg_cache:
-            args = self.arg_cache[atext]
-        else:
+            params = self.param_cache.get(ptext, _MISSING)
+            if params is _MISSING:
+                seen = False
+                params = fast_values(ptext)
+                if params is None:
+                    params = self.slow_params(m.start(2), m.end(2))
+                if len(self.param_cache) < _CACHE_SIZE:
+                    self.param_cache[ptext] = params
+        args: Any = self.arg_cache.get(atext, _MISSING)
+        if args is _MISSING:
             args = self.fast_args(atext)
-            self.remember(self.arg_cache, atext, args)
+            if len(self.arg_cache) < _CACHE_SIZE:
+                self.arg_cache[atext] = args
         if params is None or args is None:
             return None
-        pos = m.start(1)
         entry: tuple | Op
-        if isinstance(args, list):
-            entry = self.apply(gate, name, pos, params, args)
-        elif gate.prim is not None and len(params) == gate.num_params \
-                and len(args) == gate.num_qubits:
+        if type(args) is list:
+            entry = self.apply(gate, name, m.start(1), params, args)
+        elif len(params) != gate.num_params or len(args) != gate.num_qubits:
+            entry = self.apply(gate, name, m.start(1), params, [(q, 1, False) for q in args])
+        elif gate.prim is not None:
             entry = Op(gate.prim, args, params if gate.keep_params else ())
         else:
-            entry = self.apply(gate, name, pos, params, [(q, 1, False) for q in args])
-        if ptext is None or len(ptext) <= 24:
-            self.remember(self.cache, m.group(), entry)
+            entry = gate, params, args
+        if seen and len(self.cache) < _CACHE_SIZE:
+            self.cache[m.group()] = entry
         return entry
 
-    @staticmethod
-    def remember(cache: dict, key, entry) -> None:
-        if len(cache) < _CACHE_SIZE:
-            cache[key] = entry
-
-    def fast_params(self, ptext: str, start: int, end: int) -> tuple[float, ...] | None:
-        if not ptext.strip():
-            return ()
-        pieces = ptext.split(",")
-        if not pieces[-1].strip():
-            pieces.pop()
-        if _NUMBERS.fullmatch(ptext) and not any(_LEADING_ZERO.fullmatch(p) for p in pieces):
-            values = tuple(map(float, pieces))
-            total = sum(values)
-            if total - total == 0.0:  # all finite (or an overflowing sum: read it slowly)
-                return values
+    def slow_params(self, start: int, end: int) -> tuple[float, ...] | None:
+        """Parameters read token by token; None on any error (reported when the statement
+        is read again token by token)."""
         lex = Lexer(self.text, start, end)
         out: list = []
         try:
@@ -723,6 +813,78 @@ class _Reader:
             return args
         qubits = tuple(q for q, _, _ in args)
         return qubits if len(set(qubits)) == len(qubits) else None
+
+
+def _flatten(gate: _Gate, made: dict[_Gate, tuple]) -> tuple:
+    """``(steps, registers, runtime steps)`` of a definition whose callees are in ``made``.
+
+    A step is ``(prim, qubit indices, values, register)``: the operation ``prim``
+    on those qubits of the call with the values (a tuple, ``SAME`` or a function,
+    see :func:`~tnq.qasm_expr.compile_values`) computed from parameter register
+    ``register``, or with ``prim`` None, a new register: the parameters of a
+    nested call. Register 0 holds the call's own parameters.
+    """
+    steps: list[tuple] = []
+    registers = 1
+    for callee, _, where_, _, spec in gate.body:
+        if callee.prim is not None:
+            steps.append((callee.prim, where_, spec if callee.keep_params else _dropped(spec), 0))
+            continue
+        inner, inner_registers, _ = made[callee]
+        base = 0
+        if spec is not SAME:
+            steps.append((None, (), spec, 0))
+            base, registers = registers, registers + 1
+        shift = registers - 1  # the callee's registers 1, 2, ... are numbered from here
+        for prim, qubits, values, register in inner:
+            steps.append((prim, tuple([where_[i] for i in qubits]), values,
+                          shift + register if register else base))
+        registers += inner_registers - 1
+    runtime = tuple((prim, _picker(qubits), values, register)
+                    for prim, qubits, values, register in steps)
+    return tuple(steps), registers, runtime
+
+
+def _picker(qubits: tuple[int, ...]) -> Callable | None:
+    """A function of the call's qubits giving the step's qubits as a tuple."""
+    if not qubits:
+        return None
+    if len(qubits) == 1:
+        return itemgetter(slice(qubits[0], qubits[0] + 1))
+    return itemgetter(*qubits)
+
+
+def _memo_key(gate: _Gate, values: tuple[float, ...], qubits: tuple[int, ...]) -> tuple | None:
+    """The key under which a call's operations are remembered: None for small calls
+    (copying saves little) and for zero values (-0.0 == 0.0 would share a key)."""
+    if gate.steps < _MEMO_STEPS or 0.0 in values:
+        return None
+    return gate, values, qubits
+
+
+def _dropped(spec):
+    """Values computed (and checked) but not kept: ``u0``'s duration."""
+    if type(spec) is tuple or spec is SAME:
+        return ()
+
+    def dropped(env: Sequence[float]) -> tuple:
+        spec(env)
+        return ()
+    return dropped
+
+
+def _instantiate(template: tuple, values: tuple[float, ...], qubits: tuple[int, ...],
+                 ops: list[Op]) -> None:
+    """Append the operations of one call of a flattened definition to ``ops``."""
+    registers = [values]
+    append, new, same, constant = ops.append, Op, SAME, tuple
+    for prim, pick, spec, register in template:
+        env = registers[register]
+        params = spec if type(spec) is constant else env if spec is same else spec(env)
+        if prim is None:
+            registers.append(params)
+        else:
+            append(new(prim, pick(qubits), params))
 
 
 def _count(n: int, noun: str) -> str:
