@@ -5,6 +5,7 @@ from .circuit import Circuit, Op
 from .errors import (
     CircuitError,
     CompileError,
+    CostLimitError,
     ExecutorError,
     GradientError,
     MemoryLimitError,
@@ -53,7 +54,7 @@ __all__ = [
     "probabilities", "sample", "from_qasm", "to_qasm", "Plan", "PathCache",
     "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
     "CompileError", "MemoryLimitError", "GradientError", "ExecutorError", "UnsupportedError",
-    "MissingDependencyError",
+    "MissingDependencyError", "CostLimitError",
     "Result",
     "value_and_grad", "param_shift", "Gradient", "Executor", "TnqExecutor",
     "measurement_settings",

@@ -3,6 +3,8 @@
 Each takes the circuit first and options by keyword. Paths are cached by
 structure, so calling one again on a circuit of the same shape does no path
 search; for many calls, :func:`tnq.compile` once and call the Program.
+``progress=False`` turns off the progress bars that work estimated over a
+couple of seconds shows (see :func:`tnq.compile`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from .circuit import Circuit
-from .program import compile
+from .program import MAX_SAMPLE_FLOPS, compile
 
 __all__ = ["expectation", "amplitude", "state", "probabilities", "sample"]
 
 
 def expectation(circuit: Circuit, observable, *, params=None, inputs=None,
                 strategy: str = "auto", optimize="auto", max_memory: int | None = None,
-                dtype: str = "complex128"):
+                dtype: str = "complex128", progress: bool = True):
     """Expectation value of ``observable`` (text or object) in the circuit's state.
 
     Examples
@@ -30,12 +32,13 @@ def expectation(circuit: Circuit, observable, *, params=None, inputs=None,
     0.0
     """
     program = compile(circuit, observable, strategy=strategy, optimize=optimize,
-                      max_memory=max_memory, dtype=dtype)
+                      max_memory=max_memory, dtype=dtype, progress=progress)
     return program(params, inputs)
 
 
 def amplitude(circuit: Circuit, bits, *, params=None, inputs=None, optimize="auto",
-              max_memory: int | None = None, dtype: str = "complex128"):
+              max_memory: int | None = None, dtype: str = "complex128",
+              progress: bool = True):
     """Amplitude(s) ``<bits|U|0>``; ``bits`` is one string like ``"0110"`` or many.
 
     Examples
@@ -47,27 +50,46 @@ def amplitude(circuit: Circuit, bits, *, params=None, inputs=None, optimize="aut
     >>> round(abs(complex(tnq.amplitude(c, "1" * 150))) ** 2, 12)
     0.5
     """
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype)
+    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
+                      progress=progress)
     return program.amplitude(bits, params, inputs)
 
 
 def state(circuit: Circuit, *, params=None, inputs=None, optimize="auto",
-          max_memory: int | None = None, dtype: str = "complex128"):
+          max_memory: int | None = None, dtype: str = "complex128", progress: bool = True):
     """The full state vector (``2**n`` entries; refused above ``max_memory``)."""
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype)
+    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
+                      progress=progress)
     return program.state(params, inputs)
 
 
 def probabilities(circuit: Circuit, *, qubits: Sequence[int] | None = None, params=None,
                   inputs=None, optimize="auto", max_memory: int | None = None,
-                  dtype: str = "complex128"):
+                  dtype: str = "complex128", progress: bool = True):
     """Outcome probabilities of ``qubits`` (all by default), qubit order as given."""
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype)
+    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
+                      progress=progress)
     return program.probabilities(params, inputs, qubits=qubits)
 
 
 def sample(circuit: Circuit, shots: int, *, params=None, inputs=None, seed=None,
-           optimize="auto", max_memory: int | None = None) -> np.ndarray:
-    """``shots`` seeded samples as a ``(shots, n)`` 0/1 array, qubit 0 in column 0."""
-    program = compile(circuit, optimize=optimize, max_memory=max_memory)
-    return program.sample(shots, params, inputs, seed=seed)
+           optimize="auto", max_memory: int | None = None, strategy: str = "auto",
+           max_bond: int | None = None, max_flops: float | None = MAX_SAMPLE_FLOPS,
+           progress: bool = True) -> np.ndarray:
+    """``shots`` seeded samples as a ``(shots, n)`` 0/1 array, qubit 0 in column 0.
+
+    Drawn the cheapest way the strategy has, or refused before anything runs
+    when every way is over ``max_memory`` or ``max_flops`` (see
+    :meth:`tnq.Program.sample`); ``strategy="mps"`` with ``max_bond`` samples a
+    truncated MPS.
+
+    Examples
+    --------
+    >>> import tnq
+    >>> bits = tnq.sample(tnq.Circuit(3).x(1), 4, seed=0)
+    >>> bits.tolist()
+    [[0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0]]
+    """
+    program = compile(circuit, optimize=optimize, max_memory=max_memory, strategy=strategy,
+                      max_bond=max_bond, progress=progress)
+    return program.sample(shots, params, inputs, seed=seed, max_flops=max_flops)

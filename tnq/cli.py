@@ -20,8 +20,8 @@ import numpy as np
 
 from . import __version__
 from .circuit import Circuit
-from .errors import QasmError, TnqError
-from .program import STRATEGIES, compile
+from .errors import CostLimitError, MemoryLimitError, QasmError, TnqError
+from .program import MAX_SAMPLE_FLOPS, STRATEGIES, compile
 from .qasm import MAX_OPERATIONS, from_qasm
 from .qasm import MAX_QUBITS as QASM_MAX_QUBITS
 from .symbols import parameters
@@ -112,7 +112,8 @@ def _run(args: argparse.Namespace) -> None:
         raise QasmError(f"{args.file}: {exc}") from None
     print(f"{args.file}: {circuit.num_qubits} qubits, {len(circuit)} gates")
     program = compile(circuit, args.observable, max_memory=args.max_memory,
-                      strategy=args.strategy, max_bond=args.max_bond)
+                      strategy=args.strategy, max_bond=args.max_bond,
+                      progress=not args.no_progress)
     if args.observable:
         result = program.evaluate()
         print(f"<{args.observable}> = {float(result.value):.12g}")
@@ -121,7 +122,11 @@ def _run(args: argparse.Namespace) -> None:
     for bits in args.amplitude or []:
         print(f"amplitude <{bits}|psi> = {complex(program.amplitude(bits)):.12g}")
     if args.samples:
-        rows = program.sample(args.samples, seed=args.seed)
+        try:
+            rows = program.sample(args.samples, seed=args.seed, max_flops=args.max_flops)
+        except (CostLimitError, MemoryLimitError) as exc:
+            raise type(exc)(f"{exc} (options of tnq run: --strategy mps --max-bond N, "
+                            "--max-flops F, --max-memory BYTES)") from None
         keys, counts = np.unique(rows, axis=0, return_counts=True)
         for row, count in sorted(zip(keys, counts), key=lambda rc: -rc[1])[:20]:
             print(f"{''.join(map(str, row))}  {count}")
@@ -152,6 +157,17 @@ def _integer(least: int, what: str) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _flops(text: str) -> float:
+    """An argparse type: a positive number (``1e13``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 _positive = _integer(1, "a positive integer")
@@ -187,6 +203,12 @@ def _parser() -> _Parser:
     r.add_argument("--strategy", default="auto", choices=STRATEGIES)
     r.add_argument("--max-bond", type=_positive, default=None,
                    help="MPS: the most singular values kept per split")
+    r.add_argument("--max-flops", type=_flops, default=MAX_SAMPLE_FLOPS, metavar="F",
+                   help=f"most FLOPs sampling may take (default {MAX_SAMPLE_FLOPS:g}); over "
+                   "it, sampling is refused with the estimate")
+    r.add_argument("--no-progress", action="store_true",
+                   help="never show progress bars (shown on stderr for steps estimated "
+                   "over a couple of seconds)")
     r.add_argument("--explain", action="store_true", help="print the contraction plans")
     r.add_argument("--max-operations", type=_positive, default=MAX_OPERATIONS, metavar="N",
                    help=f"most gate applications the file may expand into "

@@ -15,6 +15,7 @@ __all__ = [
     "QasmError",
     "CompileError",
     "MemoryLimitError",
+    "CostLimitError",
     "GradientError",
     "ExecutorError",
     "UnsupportedError",
@@ -54,6 +55,12 @@ class CompileError(TnqError, ValueError):
 
 class MemoryLimitError(TnqError, MemoryError):
     """A contraction would need more memory than the allowed ``max_memory``."""
+
+
+class CostLimitError(TnqError, RuntimeError):
+    """An output would take longer than allowed: its estimated FLOPs are over the
+    limit (``max_flops``); the message gives the estimate, in FLOPs and seconds,
+    and the cheaper ways there are."""
 
 
 class UnsupportedError(TnqError, TypeError):

@@ -36,6 +36,7 @@ from .compile.terms import TermGroups, group_terms
 from .contract import to_backend, to_numpy
 from .observables import observable as as_observable
 from .optional import require
+from .progress import bar
 
 __all__ = ["MPS", "TruncationWarning", "simulate", "svd"]
 
@@ -317,23 +318,38 @@ class MPS:
             v = do("reshape", oe.contract("pl,lsr->psr", v, a), (-1, a.shape[2]))
         return v[:, 0]
 
-    def sample(self, shots: int, seed=None) -> np.ndarray:
+    def sample(self, shots: int, seed=None, *, progress: bool = False,
+               seconds: float | None = None) -> np.ndarray:
         """``shots`` bitstrings drawn exactly from the MPS (perfect sampling):
-        a ``(shots, n)`` uint8 array, qubit 0 in column 0."""
+        a ``(shots, n)`` uint8 array, qubit 0 in column 0.
+
+        A progress bar over the sites shows when ``progress`` and the estimated
+        ``seconds`` are over :data:`tnq.progress.SHOW_AFTER` (see :func:`tnq.progress.bar`).
+
+        Examples
+        --------
+        >>> import tnq
+        >>> ghz = tnq.Circuit(3).h(0).cx(0, 1).cx(1, 2)
+        >>> psi = tnq.compile(ghz, strategy="mps").simulate()
+        >>> sorted({"".join(map(str, row)) for row in psi.sample(100, seed=1)})
+        ['000', '111']
+        """
         rng = np.random.default_rng(checks.seed(seed))
         ts = [to_numpy(a) for a in self.tensors]
         for s in range(self.centre, 0, -1):  # right-canonical: centre to site 0
             ts[s - 1], ts[s] = _qr_left(ts[s - 1], ts[s])
         out = np.zeros((shots, len(ts)), dtype=np.uint8)
         v = np.ones((shots, 1), dtype=ts[0].dtype)
-        for s, a in enumerate(ts):
-            w = np.einsum("bl,lsr->bsr", v, a)
-            p = np.sum(np.abs(w) ** 2, axis=2)
-            p = p / p.sum(axis=1, keepdims=True)
-            bit = (rng.random(shots) > p[:, 0]).astype(np.int64)
-            out[:, s] = bit
-            chosen = w[np.arange(shots), bit]
-            v = chosen / np.linalg.norm(chosen, axis=1, keepdims=True)
+        with bar(len(ts), "MPS samples", show=progress, seconds=seconds, unit="site") as shown:
+            for s, a in enumerate(ts):
+                w = np.einsum("bl,lsr->bsr", v, a)
+                p = np.sum(np.abs(w) ** 2, axis=2)
+                p = p / p.sum(axis=1, keepdims=True)
+                bit = (rng.random(shots) > p[:, 0]).astype(np.int64)
+                out[:, s] = bit
+                chosen = w[np.arange(shots), bit]
+                v = chosen / np.linalg.norm(chosen, axis=1, keepdims=True)
+                shown.update(1)
         return out
 
     def to_quimb(self):
@@ -408,19 +424,31 @@ def _two(step: Step, gates, diagonal: Sequence[bool]):
 
 
 def simulate(schedule: Schedule, gates: Sequence, zero, *, max_bond: int | None,
-             cutoff: float, diagonal: Sequence[bool]) -> MPS:
+             cutoff: float, diagonal: Sequence[bool], progress: bool = False,
+             seconds: float | None = None) -> MPS:
     """Run ``schedule`` from ``|0...0>``.
 
     ``gates[i]`` is the tensor of circuit gate ``i`` (``(2,)*2k``, or
     ``(2,)*k`` when ``diagonal[i]``); ``zero`` is the ``(2,)`` vector ``|0>``
-    on the call's backend and dtype.
+    on the call's backend and dtype. A progress bar over the steps shows when
+    ``progress`` and the estimated ``seconds`` are over
+    :data:`tnq.progress.SHOW_AFTER`.
     """
+    with bar(len(schedule.steps), "MPS sweeps", show=progress, seconds=seconds,
+             unit="step") as shown:
+        return _run(schedule, gates, zero, max_bond, cutoff, diagonal, shown)
+
+
+def _run(schedule: Schedule, gates: Sequence, zero, max_bond: int | None, cutoff: float,
+         diagonal: Sequence[bool], shown) -> MPS:
+    """:func:`simulate`'s steps; ``shown.update(1)`` after each."""
     n = schedule.n
     site = do("reshape", zero, (1, 2, 1))
     tensors = [site] * n
     centre = 0
     account = _Truncation(max_bond, cutoff)
     for st in schedule.steps:
+        shown.update(1)
         lo, hi = st.site, st.site + st.width - 1
         if st.width == 1:
             g = gates[st.op]

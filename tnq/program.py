@@ -13,6 +13,7 @@ time and shipped to other processes with its plans.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -23,21 +24,29 @@ from . import checks
 from .circuit import Circuit, Op
 from .compile import group_terms
 from .contract import Evaluator, Values, to_backend, transformation
-from .errors import CompileError, ParameterError, UnsupportedError
+from .errors import CompileError, CostLimitError, MemoryLimitError, ParameterError, UnsupportedError
 from .memo import Memo
 from .observables import Observable
 from .observables import observable as as_observable
 from .plan import PathCache, Plan, check_optimize, default_max_memory, format_bytes
 from .planner import choose
 from .strategies import REGISTRY, Result, Setup, supporting
+from .strategies.base import FLOPS_PER_SECOND, SampleCost, duration
 from .symbols import KINDS, Layout, Symbol
 
-__all__ = ["Program", "compile", "Result", "STRATEGIES"]
+__all__ = ["Program", "compile", "Result", "STRATEGIES", "MAX_SAMPLE_FLOPS"]
 
 STRATEGIES = ("auto",) + tuple(REGISTRY)
 DTYPES = ("complex128", "complex64")
 EXPLAIN_ROWS = 24
 """The most plans :meth:`Program.explain` lists one by one."""
+MAX_SAMPLE_FLOPS = 1e12
+"""The most FLOPs :meth:`Program.sample` spends by default (about a quarter of
+an hour at :data:`~tnq.strategies.base.FLOPS_PER_SECOND`); over it, sampling is
+refused with :class:`~tnq.CostLimitError` before anything runs. Pass
+``max_flops=`` to allow more."""
+EXPLAIN_SHOTS = 1000
+"""The shots :meth:`Program.explain`'s sampling line is estimated for."""
 DEFAULT_CUTOFF = 1e-24
 """Default ``cutoff`` of the ``mps`` strategy: the squared singular-value weight,
 relative to the total, that one split may drop (exact zeros and rounding)."""
@@ -57,7 +66,8 @@ class Program:
     def __init__(self, circuit: Circuit, observable=None, *, strategy: str = "auto",
                  optimize="auto", max_memory: int | None = None, dtype: str = "complex128",
                  cache: PathCache | None = None, max_bond: int | None = None,
-                 cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None):
+                 cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
+                 progress: bool = True):
         if not isinstance(circuit, Circuit):
             raise CompileError(f"expected a tnq.Circuit, got {type(circuit).__name__}")
         if not isinstance(strategy, str) or strategy not in STRATEGIES:
@@ -69,6 +79,8 @@ class Program:
             max_memory = checks.positive_bytes(max_memory, "max_memory")
         check_optimize(optimize)
         _check_mps_options(max_bond, cutoff, min_fidelity)
+        if not isinstance(progress, (bool, np.bool_)):
+            raise CompileError(f"progress must be True or False, got {progress!r}")
         if circuit.num_qubits == 0:
             raise CompileError("the circuit has no qubits (an OpenQASM program without qreg): "
                                "there is nothing to simulate")
@@ -82,7 +94,7 @@ class Program:
             terms=group_terms(observables) if observables else None,
             optimize=optimize, max_memory=int(max_memory or default_max_memory()),
             dtype=dtype, cache=cache, max_bond=None if max_bond is None else int(max_bond),
-            cutoff=float(cutoff), min_fidelity=min_fidelity)
+            cutoff=float(cutoff), min_fidelity=min_fidelity, progress=bool(progress))
         self._setup, self._layout, self._vector = setup, layout, vector
         self._strategy, self._reason = choose(setup, strategy)
         self._derived = Memo(32, travel=False)
@@ -187,6 +199,11 @@ class Program:
     @property
     def cutoff(self) -> float:
         return self._setup.cutoff
+
+    @property
+    def progress(self) -> bool:
+        """Whether calls estimated over a couple of seconds show a progress bar."""
+        return self._setup.progress
 
     @property
     def evaluator(self) -> Evaluator:
@@ -305,17 +322,32 @@ class Program:
         values = self._values(params, inputs, like, "probabilities")
         return self._strategy.probabilities(values, keep)
 
-    def sample(self, shots: int, params=None, inputs=None, *, seed=None) -> np.ndarray:
+    def sample(self, shots: int, params=None, inputs=None, *, seed=None,
+               max_flops: float | None = MAX_SAMPLE_FLOPS,
+               method: str | None = None) -> np.ndarray:
         """``shots`` bitstrings drawn from the circuit's output distribution.
 
         Returns a ``(shots, n)`` array of 0/1 (``uint8``), qubit 0 in column 0.
-        Sampling is exact: small circuits sample from the probabilities, wide
-        ones from marginals conditioned on the bits drawn so far (or from the
-        MPS, strategy ``"mps"``); never the full state. ``seed`` is None, a
-        non-negative integer, or a numpy ``Generator`` or ``SeedSequence``.
-        A result over ``max_memory`` (``shots * n`` bytes) is refused with
-        :class:`~tnq.MemoryLimitError` before anything runs; the working arrays
-        are kept within ``max_memory`` by drawing the shots in chunks.
+        ``seed`` is None, a non-negative integer, or a numpy ``Generator`` or
+        ``SeedSequence``; the same seed gives the same samples.
+
+        Before anything runs, the strategy estimates each way it can draw
+        (:meth:`~tnq.strategies.Strategy.sample_cost`): from the exact
+        probabilities of all outcomes (when they fit ``max_memory``), from
+        marginals of 8 qubits at a time conditioned on the bits drawn so far
+        (wide circuits; never the full state), or from the MPS (strategy
+        ``"mps"``). The cheapest is taken. When every way is over
+        ``max_memory``, or the cheapest is over ``max_flops`` (default
+        :data:`MAX_SAMPLE_FLOPS`; None: no limit), it refuses with
+        :class:`~tnq.MemoryLimitError` or :class:`~tnq.CostLimitError`, giving
+        the estimates and the ways other strategies would take (such as
+        ``strategy="mps", max_bond=...``). ``method`` (``"probabilities"``,
+        ``"conditional"``, ``"mps"``) asks for one way, if the strategy has it
+        (see :meth:`sample_method`). A result over ``max_memory``
+        (``shots * n`` bytes) is refused too; working arrays are kept within
+        ``max_memory`` by drawing the shots in chunks. With ``progress`` (see
+        :func:`compile`), sampling estimated over a couple of seconds shows a
+        progress bar.
 
         Examples
         --------
@@ -327,6 +359,7 @@ class Program:
         """
         shots, n = checks.shots(shots), self.num_qubits
         rng = np.random.default_rng(checks.seed(seed))
+        limit = _max_flops(max_flops)
         checks.fits(shots * n, self.max_memory, f"sample: {shots} shots of {n} qubits (one "
                     "byte per bit)", "draw fewer shots per call, or pass a larger max_memory= "
                     "to tnq.compile")
@@ -334,7 +367,59 @@ class Program:
         if values.batch is not None:
             raise ParameterError("sample takes one parameter vector, got a batch; use "
                                  "tnq.TnqExecutor to sample many parameter vectors at once")
-        return self._strategy.sample(values, shots, rng)
+        cost = self._sample_method(shots, limit, method)
+        return self._strategy.sample_with(cost, values, shots, rng)
+
+    def sample_method(self, shots: int, *, max_flops: float | None = MAX_SAMPLE_FLOPS,
+                      method: str | None = None) -> SampleCost:
+        """The way :meth:`sample` would draw ``shots`` samples, with its estimated
+        cost (a :class:`~tnq.strategies.base.SampleCost`), or the refusal it
+        would raise; contraction paths it needs are planned here, once.
+
+        Examples
+        --------
+        >>> import tnq
+        >>> way = tnq.compile(tnq.Circuit(3).h(0), strategy="state").sample_method(1000)
+        >>> way.method, way.flops < 1e6
+        ('probabilities', True)
+        """
+        return self._sample_method(checks.shots(shots), _max_flops(max_flops), method)
+
+    def _sample_method(self, shots: int, limit: float, method: str | None) -> SampleCost:
+        """The cheapest way the strategy can draw ``shots`` samples within the
+        limits (or the way ``method`` names); else a refusal with every
+        estimate and the alternatives."""
+        costs = self._strategy.sample_cost(shots, limit if method is None else math.inf,
+                                           method=method)
+        if method is not None and not costs:
+            names = [c.method for c in self._strategy.sample_cost(1, plan=False)]
+            raise ParameterError(f"method={method!r} is not a way strategy {self.strategy!r} "
+                                 f"samples; expected None (the cheapest) or one of {names}")
+        fitting = [c for c in costs if c.usable]
+        complete = [c for c in fitting if not c.partial]
+        best = min(complete or fitting, key=lambda c: c.cost, default=None)
+        if best is not None and best.flops <= limit and not best.partial:
+            return best
+        others = [cls.sample_alternative(self._setup, shots)
+                  for name, cls in REGISTRY.items() if name != self.strategy]
+        better = sorted((c for c in others if c is not None and c.fits
+                         and (best is None or best.partial or c.cost < best.cost)),
+                        key=lambda c: c.cost)
+        what = f"sample: {shots} shots of this {self.num_qubits}-qubit circuit " \
+            f"(strategy {self.strategy!r})"
+        ways = "; ".join(c.describe() for c in costs)
+        advice = "".join(f" Instead: {c.describe()}: {c.advice}." for c in better[:1])
+        if best is None:
+            raise MemoryLimitError(
+                f"{what}: no way of drawing them fits max_memory="
+                f"{format_bytes(self.max_memory)}: {ways}.{advice} Or pass a larger "
+                "max_memory= to tnq.compile")
+        bound = "at least " if best.partial else "about "
+        raise CostLimitError(
+            f"{what} would take {bound}{best.flops:.2g} FLOPs ({bound}"
+            f"{duration(best.seconds)} at {FLOPS_PER_SECOND:.0e} FLOP/s, with its memory "
+            f"traffic), over max_flops={limit:.2g}: {ways}.{advice} Or pass a larger "
+            "max_flops= to sample (None: no limit)")
 
     def simulate(self, params=None, inputs=None, *, like: str | None = None):
         """The circuit's state as a truncated :class:`~tnq.mps.MPS` (``max_bond``,
@@ -398,6 +483,10 @@ class Program:
                          f"{len(s.terms.supports)} support groups (largest support "
                          f"{max((len(p) for p in s.terms.supports), default=0)} qubits)")
         lines += self._strategy.explain()
+        if "sample" in self._strategy.outputs:
+            costs = self._strategy.sample_cost(EXPLAIN_SHOTS, MAX_SAMPLE_FLOPS, plan=False)
+            lines.append(f"sampling {EXPLAIN_SHOTS} shots: " +
+                         "; ".join(c.describe() for c in costs))
         lines.append(f"{'plan':<22} {'tensors':>7} {'flops':>10} {'peak':>11} "
                      f"{'search':>9} {'source':<8} optimizer")
         rows = [p.row(s.itemsize) for p in self.plans]
@@ -458,6 +547,19 @@ def _pack(layout: Layout, values, kind: str):
     return layout.pack(values, kind, convert=to_backend)
 
 
+def _max_flops(max_flops) -> float:
+    """``max_flops`` of :meth:`Program.sample` checked: a positive number, or
+    None for no limit."""
+    if max_flops is None:
+        return math.inf
+    if isinstance(max_flops, bool) or not isinstance(max_flops, (int, float, np.integer,
+                                                                  np.floating)) \
+            or not max_flops > 0:
+        raise ParameterError(f"max_flops must be a positive number of FLOPs or None (no "
+                             f"limit), got {max_flops!r}")
+    return float(max_flops)
+
+
 def _check_mps_options(max_bond, cutoff, min_fidelity) -> None:
     if max_bond is not None and (isinstance(max_bond, bool) or not isinstance(
             max_bond, (int, np.integer)) or max_bond < 1):
@@ -482,7 +584,8 @@ def _bits(bits, n: int) -> tuple[np.ndarray, bool]:
 def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimize="auto",
             max_memory: int | None = None, dtype: str = "complex128",
             cache: PathCache | None = None, max_bond: int | None = None,
-            cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None) -> Program:
+            cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
+            progress: bool = True) -> Program:
     """Compile ``circuit`` (and optionally an observable) into a :class:`Program`.
 
     Parameters
@@ -516,6 +619,10 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     min_fidelity : float, optional
         ``mps``: warn (:class:`~tnq.mps.TruncationWarning`) when a call's
         fidelity estimate falls under this.
+    progress : bool
+        Show a progress bar (tqdm, on stderr, cleared when done) for work
+        estimated to take more than a couple of seconds: path searches,
+        lightcone groups, samples, MPS sweeps (default True; False: never).
 
     Examples
     --------
@@ -528,6 +635,6 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     """
     return Program(circuit, observable, strategy=strategy, optimize=optimize,
                    max_memory=max_memory, dtype=dtype, cache=cache, max_bond=max_bond,
-                   cutoff=cutoff, min_fidelity=min_fidelity)
+                   cutoff=cutoff, min_fidelity=min_fidelity, progress=progress)
 
 

@@ -16,6 +16,7 @@ a :class:`Result`, never keeps.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,13 +31,22 @@ from ..contract import Evaluator, Values, device_key, to_backend
 from ..errors import UnsupportedError
 from ..memo import Memo
 from ..observables import Observable
-from ..plan import PathCache, Plan
+from ..plan import PathCache, Plan, format_bytes, pow2
 
 __all__ = ["Estimate", "Result", "Setup", "Strategy", "TermOperators", "OUTPUTS", "TRANSFORMS",
-           "MAX_BATCH", "combine", "anchored"]
+           "MAX_BATCH", "STEP_COST", "WRITE_COST", "combine", "anchored",
+           "FLOPS_PER_SECOND", "SampleCost", "duration", "probabilities_cost"]
 
 MAX_BATCH = 4096
 """The most parameter vectors one batched contraction takes."""
+STEP_COST = 2**14
+"""The fixed cost of one array operation of a call (a pairwise contraction, a
+block product), in scalar multiply-adds: about the time a small operation
+takes in Python and a backend (some 15 us)."""
+WRITE_COST = 16
+"""The cost of writing one element of a contraction's intermediate, in scalar
+multiply-adds: pairwise contractions transpose and copy their operands, which
+measured about 16 times the time of a multiply-add in a matrix product."""
 
 OUTPUTS = ("expectation", "state", "amplitude", "probabilities", "sample", "simulate")
 """Every output a Program has; a strategy names those it supports."""
@@ -62,6 +72,9 @@ class Setup:
     max_bond: int | None
     cutoff: float
     min_fidelity: float | None
+    progress: bool = True
+    """Whether calls (and compiles) expected to take more than a couple of
+    seconds show a progress bar (:mod:`tnq.progress`)."""
 
     @property
     def itemsize(self) -> int:
@@ -127,6 +140,113 @@ class Result:
     fidelity: Any = None
     error: Any = None
     seconds: float = 0.0
+
+
+FLOPS_PER_SECOND = 1e9
+"""Multiply-adds per second assumed when a cost is told in seconds (progress
+bars, refusals): about what one core does on the products tnq runs. A cost in
+seconds counts its FLOPs, writes and steps as :attr:`Estimate.cost` does."""
+
+SAMPLE_METHODS = {"probabilities": "exact probabilities",
+                  "conditional": "conditional marginals",
+                  "mps": "MPS sampling"}
+"""The ways samples are drawn, by name, with the words errors use for them."""
+
+
+def duration(seconds: float) -> str:
+    """Seconds as readable text (``"0.2 s"``, ``"4.1 min"``, ``"3.2 days"``).
+
+    Examples
+    --------
+    >>> duration(0.25), duration(700), duration(3e5), duration(float("inf"))
+    ('0.25 s', '12 min', '3.5 days', 'forever')
+    """
+    if not math.isfinite(seconds):
+        return "forever"
+    for unit, size in (("years", 3.15e7), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.2g} {unit}"
+    return f"{seconds:.2g} s"
+
+
+@dataclass(frozen=True)
+class SampleCost:
+    """The estimated cost of one way of drawing samples (see :meth:`Strategy.sample_cost`).
+
+    Attributes
+    ----------
+    method : str
+        ``"probabilities"`` (from the exact probabilities of all outcomes),
+        ``"conditional"`` (blocks of qubits from marginals conditioned on the
+        bits drawn so far) or ``"mps"`` (perfect sampling from an MPS).
+    flops : float
+        Scalar multiply-adds in all (``inf``: beyond floats).
+    memory : float
+        Bytes of its largest working array.
+    fits : bool
+        Whether ``memory`` is within ``max_memory``.
+    note : str
+        What the numbers count, or why it does not fit.
+    steps, writes : float
+        Array operations, and elements written by memory-bound ones (as in
+        :class:`Estimate`).
+    partial : bool
+        The estimate stopped early, past a limit: ``flops`` is a lower bound.
+    advice : str
+        For a way of another strategy, how to compile for it (``""``: this
+        Program's own).
+    """
+
+    method: str
+    flops: float
+    memory: float
+    fits: bool
+    note: str = ""
+    steps: float = 0
+    writes: float = 0.0
+    partial: bool = False
+    advice: str = ""
+
+    @property
+    def cost(self) -> float:
+        """FLOPs, writes and steps in multiply-adds, as :attr:`Estimate.cost`."""
+        return self.flops + WRITE_COST * self.writes + STEP_COST * self.steps
+
+    @property
+    def seconds(self) -> float:
+        """The estimated duration at :data:`FLOPS_PER_SECOND`."""
+        return self.cost / FLOPS_PER_SECOND
+
+    @property
+    def usable(self) -> bool:
+        """Whether this Program can draw this way (its own way, and it fits)."""
+        return self.fits and not self.advice
+
+    def describe(self) -> str:
+        what = SAMPLE_METHODS.get(self.method, self.method)
+        if not self.fits or (self.partial and not self.flops):
+            return f"{what}: {self.note}"
+        bound = "at least " if self.partial else "about "
+        note = f" ({self.note})" if self.note else ""
+        return (f"{what}: {bound}{self.flops:.2g} FLOPs, {bound}{duration(self.seconds)}"
+                f"{note}")
+
+
+def probabilities_cost(setup: Setup, shots: int, flops: float | None = None,
+                       steps: float | None = None) -> SampleCost:
+    """Sampling from the probabilities of all ``2**n`` outcomes: the state
+    (``flops`` and ``steps`` when known, else a gate-by-gate count), its
+    probabilities, their running sum and one search per shot."""
+    n, ops = setup.num_qubits, setup.ops
+    if flops is None:
+        flops = sum(pow2(n) if op.gate.diagonal else pow2(n + len(op.qubits)) for op in ops)
+        steps = len(ops) + n
+    memory = 4 * pow2(n) * setup.itemsize  # the state, probabilities, their sum, a copy
+    fits = memory <= setup.max_memory
+    note = (f"the state's {pow2(n):.3g} probabilities need {format_bytes(memory)}"
+            + ("" if fits else f", over max_memory={format_bytes(setup.max_memory)}"))
+    return SampleCost("probabilities", flops + shots * n, memory, fits, note,
+                      steps=(steps or 0) + 4, writes=3 * pow2(n))
 
 
 class Strategy(ABC):
@@ -195,6 +315,31 @@ class Strategy(ABC):
 
     def simulate(self, values: Values):
         raise self._unsupported("simulate")
+
+    def sample_cost(self, shots: int, limit: float = math.inf, *, plan: bool = True,
+                    method: str | None = None) -> tuple[SampleCost, ...]:
+        """The ways this strategy can draw ``shots`` samples, with their estimated
+        costs, before anything runs (:meth:`tnq.Program.sample` takes the cheapest
+        that fits). An estimate may stop once it is past ``limit`` FLOPs or
+        another way's cost, and with ``plan=False`` it searches no paths (then
+        it is ``partial``). ``method``: only that way (none if the strategy has
+        no such way), estimated in full. Default: from the state's probabilities."""
+        if method not in (None, "probabilities"):
+            return ()
+        return (probabilities_cost(self.setup, shots),)
+
+    def sample_with(self, cost: SampleCost, values: Values, shots: int,
+                    rng: np.random.Generator) -> np.ndarray:
+        """``shots`` samples drawn the way ``cost`` (one of :meth:`sample_cost`'s)
+        says. Default: :meth:`sample`."""
+        return self.sample(values, shots, rng)
+
+    @classmethod
+    def sample_alternative(cls, setup: Setup, shots: int) -> SampleCost | None:
+        """The cost of ``shots`` samples of a Program compiled for this strategy
+        instead, with ``advice`` saying how to compile it; None when there is
+        nothing to suggest (named in refusals, so it must be cheap: no paths)."""
+        return None
 
     def _unsupported(self, output: str) -> UnsupportedError:  # pragma: no cover - guarded
         return UnsupportedError(f"strategy {self.name!r} does not compute {output}")

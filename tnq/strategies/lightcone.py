@@ -22,11 +22,21 @@ from autoray import do, get_dtype_name, infer_backend
 
 from ..circuit import Op
 from ..compile import MEMBERS, ConeGroup, cone_network, group_cones, group_terms, reduce_cones
-from ..contract import Evaluator, Values, device_key, to_backend, unbind
+from ..contract import Evaluator, Values, device_key, to_backend, transformation, unbind
 from ..errors import MemoryLimitError
 from ..memo import Memo
 from ..plan import Plan, make_plan, pow2
-from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy, anchored
+from ..progress import bar
+from .base import (
+    FLOPS_PER_SECOND,
+    MAX_BATCH,
+    STEP_COST,
+    TRANSFORMS,
+    Estimate,
+    Setup,
+    Strategy,
+    anchored,
+)
 from .networks import ClosedNetworkOutputs, NetworkOutputs
 
 __all__ = ["GroupRecipe", "LightconeStrategy"]
@@ -235,6 +245,15 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
 
         return self._weights.get(device_key(like), make)
 
+    def _groups_bar(self, plans: Sequence[Plan], values: Values):
+        """A progress bar over the groups of one call, when progress is on, the
+        call runs eagerly (not traced by jit or vmap) and its plans are
+        estimated to take more than a couple of seconds."""
+        seconds = sum(p.flops + STEP_COST * p.network.num_tensors for p in plans) \
+            / FLOPS_PER_SECOND
+        show = self.setup.progress and transformation(values.vals) is None
+        return bar(len(plans), "lightcone groups", show=show, seconds=seconds, unit="group")
+
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
         """Each observable's weighted sum over groups of their members' ``<O>``,
         plus its constant."""
@@ -248,17 +267,19 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
         assert terms is not None
         weights = None if terms.summed else self._group_weights(values.vals)
         total = 0.0
-        for g, (recipe, plan) in enumerate(zip(self.recipes, plans)):
-            r = plan(*recipe.operands(tables, self._kind_ndim, consts))
-            members = MEMBERS in plan.network.output
-            if weights is not None:  # several observables: (..., K)
-                r = do("real", r)
-                r = do("matmul", r, weights[g]) if members else \
-                    r[..., None] * do("sum", weights[g], axis=0)
-            else:
-                r = do("sum", r, axis=-1) if members else r * recipe.group.size
-                r = do("real", r)[..., None]
-            total = total + r
+        with self._groups_bar(plans, values) as shown:  # a bar around the Python loop only
+            for g, (recipe, plan) in enumerate(zip(self.recipes, plans)):
+                r = plan(*recipe.operands(tables, self._kind_ndim, consts))
+                members = MEMBERS in plan.network.output
+                if weights is not None:  # several observables: (..., K)
+                    r = do("real", r)
+                    r = do("matmul", r, weights[g]) if members else \
+                        r[..., None] * do("sum", weights[g], axis=0)
+                else:
+                    r = do("sum", r, axis=-1) if members else r * recipe.group.size
+                    r = do("real", r)[..., None]
+                total = total + r
+                shown.update(1)
         total = total + to_backend(terms.constant.astype(get_dtype_name(values.vals)),
                                    values.vals)
         if batch is not None and len(tuple(getattr(total, "shape", ()))) < 2:

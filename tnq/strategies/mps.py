@@ -14,6 +14,7 @@ through its SVDs.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,25 @@ from ..contract import Values, unbind
 from ..errors import MemoryLimitError, ParameterError
 from ..mps import MPS, simulate, warn_fidelity
 from ..plan import Plan, as_float, format_bytes
-from .base import MAX_BATCH, Estimate, Setup, Strategy, TermOperators, anchored
+from .base import (
+    FLOPS_PER_SECOND,
+    MAX_BATCH,
+    STEP_COST,
+    Estimate,
+    SampleCost,
+    Setup,
+    Strategy,
+    TermOperators,
+    anchored,
+)
 from .networks import sample_in_chunks
 
-__all__ = ["MpsStrategy", "bond_bounds", "mps_flops"]
+__all__ = ["MpsStrategy", "bond_bounds", "mps_flops", "mps_sample_cost", "SUGGEST_SECONDS"]
+
+SUGGEST_SECONDS = 10.0
+"""A refusal that suggests the ``mps`` strategy names the largest ``max_bond``
+(a power of two, or the exact bond dimension) whose sampling is estimated
+within this many seconds."""
 
 
 class MpsStrategy(Strategy):
@@ -58,6 +74,7 @@ class MpsStrategy(Strategy):
                 f"over max_memory={format_bytes(setup.max_memory)}; pass max_bond= to "
                 "truncate")
         self.block_bytes = block
+        self.flops = mps_flops(self.schedule, setup.max_bond)
 
     @classmethod
     def unavailable(cls, setup: Setup) -> str | None:
@@ -113,7 +130,8 @@ class MpsStrategy(Strategy):
             gates = [consts[row] if kind < 0 else rows[kind][row]
                      for kind, row in self.gate_refs]
             states.append(simulate(self.schedule, gates, consts[0], max_bond=s.max_bond,
-                                   cutoff=s.cutoff, diagonal=self.diagonal))
+                                   cutoff=s.cutoff, diagonal=self.diagonal,
+                                   progress=s.progress, seconds=self._seconds()))
         warn_fidelity(min(m.fidelity for m in states), s.min_fidelity)
         return states
 
@@ -159,13 +177,73 @@ class MpsStrategy(Strategy):
                     "(or samples)")
         return self.simulate(values).probabilities(qubits)
 
+    def _seconds(self) -> float:
+        """The estimated seconds of one simulation (for progress bars)."""
+        return (self.flops + STEP_COST * 4 * len(self.schedule.steps)) / FLOPS_PER_SECOND
+
+    def _per_shot(self) -> int:
+        """Working bytes per shot: a ``(2, chi)`` block per site, and the bits."""
+        s = self.setup
+        return 8 * max(self.bounds, default=1) * s.itemsize + 2 * s.num_qubits
+
     def sample(self, values: Values, shots: int, rng: np.random.Generator) -> np.ndarray:
         """Perfect samples of the MPS, in chunks of shots whose working arrays
         (a ``(shots, 2, chi)`` block per site) fit ``max_memory``."""
+        return self.sample_with(self.sample_cost(shots)[0], values, shots, rng)
+
+    def sample_cost(self, shots: int, limit: float = math.inf, *, plan: bool = True,
+                    method: str | None = None) -> tuple[SampleCost, ...]:
+        """Simulating the MPS once, then sampling it (see :func:`mps_sample_cost`)."""
+        if method not in (None, "mps"):
+            return ()
+        s = self.setup
+        cost = mps_sample_cost(self.schedule, self.bounds, shots, s.itemsize, s.max_memory)
+        return (cost,)
+
+    def sample_with(self, cost: SampleCost, values: Values, shots: int,
+                    rng: np.random.Generator) -> np.ndarray:
         s, mps = self.setup, self.simulate(values)
-        per_shot = 8 * max(self.bounds, default=1) * s.itemsize + 2 * s.num_qubits
-        return sample_in_chunks(lambda k: mps.sample(k, rng), shots, s.num_qubits, per_shot,
-                                s.max_memory)
+        sampling = (cost.cost - self.flops) / FLOPS_PER_SECOND
+        chunk = max(1, s.max_memory // self._per_shot())
+        seconds = sampling * min(chunk, shots) / shots
+        return sample_in_chunks(lambda k: mps.sample(k, rng, progress=s.progress,
+                                                     seconds=seconds),
+                                shots, s.num_qubits, self._per_shot(), s.max_memory)
+
+    @classmethod
+    def sample_alternative(cls, setup: Setup, shots: int) -> SampleCost | None:
+        """Sampling from an MPS of a 1D-like circuit, at the Program's ``max_bond``
+        or else the largest one that takes at most :data:`SUGGEST_SECONDS`."""
+        schedule = route(setup.ops, setup.num_qubits)
+        if schedule.swaps > len(setup.ops):  # not 1D-like (as the planner judges)
+            return None
+        exact = max(bond_bounds(schedule, None), default=1)
+        chi = min(setup.max_bond, exact) if setup.max_bond is not None else \
+            _suggest_bond(schedule, exact, shots, setup)
+        cost = mps_sample_cost(schedule, bond_bounds(schedule, chi), shots, setup.itemsize,
+                               setup.max_memory)
+        how = (f"exact: bond dimensions up to {_dimension(exact)} kept" if chi >= exact else
+               f"approximate: bonds truncated to {chi}, where the exact state may need up "
+               f"to {_dimension(exact)}; results come with a fidelity estimate")
+        block = chi * chi * 4 * setup.itemsize * 4
+        fits = cost.fits and block <= setup.max_memory
+        return SampleCost("mps", cost.flops, max(cost.memory, block), fits, how,
+                          steps=cost.steps, advice=f"compile with strategy='mps', "
+                          f"max_bond={chi}")
+
+
+def _suggest_bond(schedule: Schedule, exact: int, shots: int, setup: Setup) -> int:
+    """The largest bond dimension, a power of two or ``exact``, whose simulation
+    and sampling take at most :data:`SUGGEST_SECONDS` (at least 2)."""
+    chi, bond = min(2, exact), 2
+    while bond < 2 * exact:
+        b = min(bond, exact)
+        cost = mps_sample_cost(schedule, bond_bounds(schedule, b), shots, setup.itemsize,
+                               setup.max_memory)
+        if cost.seconds > SUGGEST_SECONDS:
+            break
+        chi, bond = b, 2 * bond
+    return chi
 
 
 def _dimension(chi: int) -> str:
@@ -188,10 +266,28 @@ def bond_bounds(schedule: Schedule, max_bond: int | None) -> list[int]:
 def mps_flops(schedule: Schedule, max_bond: int | None) -> float:
     """About how many FLOPs one simulation takes: an SVD of ``2 chi x 2 chi`` per
     two-site step, at the bounded bond dimension."""
-    bound = bond_bounds(schedule, max_bond)
+    return _steps_flops(schedule, bond_bounds(schedule, max_bond))
+
+
+def _steps_flops(schedule: Schedule, bounds: list[int]) -> float:
     total = 0.0
     for st in schedule.steps:
         if st.width > 1:
-            chi = max(bound[st.site:st.site + st.width - 1])
+            chi = max(bounds[st.site:st.site + st.width - 1])
             total += as_float(8 * (2 * chi) ** 3 * (st.width - 1))  # inf beyond floats
     return total
+
+
+def mps_sample_cost(schedule: Schedule, bounds: list[int], shots: int, itemsize: int,
+                    max_memory: int) -> SampleCost:
+    """The cost of one MPS simulation with bond dimensions up to ``bounds``
+    (:func:`mps_flops`), then ``shots`` perfect samples: one ``(shots, chi)``
+    by ``(chi, 2, chi)`` product per site."""
+    chis = [1] + list(bounds) + [1]
+    simulation = _steps_flops(schedule, bounds)
+    draws = float(shots) * sum(2.0 * a * b for a, b in zip(chis, chis[1:]))
+    per_shot = 8 * max(bounds, default=1) * itemsize + 2 * schedule.n
+    memory = min(shots, max(1, max_memory // per_shot)) * per_shot
+    note = f"{len(schedule.steps)} steps, bond dimensions up to {max(bounds, default=1)}"
+    return SampleCost("mps", simulation + draws, memory, memory <= max_memory, note,
+                      steps=4 * len(schedule.steps) + 4 * schedule.n)
