@@ -149,18 +149,9 @@ def arithmetic(draw):
 
 def _parsed(text):
     """The values the token reader gives a parameter list, or None if it refuses it."""
-    from tnq.qasm_expr import parse
-    from tnq.qasm_lexer import Lexer
+    from tnq.qasm_expr import read_values
 
-    lex, out = Lexer(text), []
-    try:
-        while lex.peek()[0] != "eof":
-            out.append(parse(lex, None))
-            if not lex.accept(","):
-                break
-        return tuple(out) if lex.peek()[0] == "eof" else None
-    except tnq.QasmError:
-        return None
+    return read_values(text, 0, len(text))
 
 
 @given(st.lists(arithmetic(), min_size=1, max_size=3), st.sampled_from(["", ",", ", "]))

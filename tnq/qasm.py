@@ -51,16 +51,25 @@ from __future__ import annotations
 import gc
 import numbers
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, cast
 
 from .checks import MAX_QUBITS as CIRCUIT_MAX_QUBITS
 from .circuit import Circuit, Op
 from .errors import CircuitError, QasmError
 from .gates import GATES
-from .qasm_expr import SAME, EvalError, Expr, compile_values, fast_values, parse
+from .qasm_expr import (
+    SAME,
+    EvalError,
+    Expr,
+    compile_values,
+    fast_values,
+    flatten,
+    instantiate,
+    parse,
+    read_values,
+)
 from .qasm_lexer import KEYWORDS, Lexer, Token, describe, where
 from .symbols import Symbol
 
@@ -220,6 +229,7 @@ class _Reader:
     def run(self) -> Circuit:
         text, fast, cached = self.text, _FAST.match, self.cache.get
         measured, append, limit = self.measured, self.ops.append, self.max_operations
+        ops, templates = self.ops, self.templates
         pos = 0
         while True:
             m = fast(text, pos)
@@ -234,8 +244,16 @@ class _Reader:
                         append(entry)
                     elif kind is tuple and len(entry) == 3 and not measured \
                             and self.total + entry[0].steps <= limit:  # one call, no checks
-                        self.total += entry[0].steps
-                        self.call(entry[0], entry[1], entry[2], m.start(1))
+                        gate, values, qubits = entry
+                        self.total += gate.steps
+                        template = templates.get(gate) if gate.steps < _MEMO_STEPS else None
+                        if template is None:
+                            self.call(gate, values, qubits, m.start(1))
+                        else:  # the common case: a small definition, flattened already
+                            try:
+                                instantiate(template[2], values, qubits, ops)
+                            except EvalError as exc:
+                                raise self.called(exc, gate, m.start(1)) from None
                     else:
                         self.commit(entry, m.group(1), m.start(1))
                     pos = m.end()
@@ -647,69 +665,63 @@ class _Reader:
     # ------------------------------------------------------------- expanding
     def call(self, gate: _Gate, values: tuple[float, ...], qubits: tuple[int, ...],
              pos: int) -> None:
-        """Append the operations of one call of a definition (limits checked before)."""
-        ops, memo = self.ops, self.memo
-        if gate.steps < _MEMO_STEPS and gate in self.templates:  # the common case
-            try:
-                _instantiate(self.templates[gate][2], values, qubits, ops)
-                return
-            except EvalError as exc:
-                raise self.call_error(exc, gate, pos) from None
-        key = _memo_key(gate, values, qubits)
-        done = memo.get(key) if key is not None else None
-        if done is not None:
-            ops.extend(ops[done[0]:done[1]])
-            return
-        start = len(ops)
-        try:
-            template = self.template(gate)
-            if template is not None:
-                _instantiate(template, values, qubits, ops)
-            else:
-                self.expand(gate, values, qubits)
-        except EvalError as exc:
-            raise self.call_error(exc, gate, pos) from None
-        if key is not None and len(memo) < _CACHE_SIZE:
-            memo[key] = (start, len(ops))
+        """Append the operations of one call of a definition (limits checked before).
 
-    def call_error(self, exc: EvalError, gate: _Gate, pos: int) -> QasmError:
+        Small definitions are flattened once and instantiated; larger ones are
+        expanded with an explicit stack (no recursion), and a large call seen
+        before is copied from where its operations already are."""
+        ops = self.ops
+        try:
+            if gate.steps < _MEMO_STEPS and gate in self.templates:  # the common case
+                instantiate(self.templates[gate][2], values, qubits, ops)
+                return
+            stack: list[tuple] = []
+            self.enter(stack, gate, values, qubits)
+            while stack:
+                body, env, qs, key, start = stack[-1]
+                for callee, _, where_, _, spec in body:
+                    args = spec if type(spec) is tuple else env if spec is SAME else spec(env)
+                    mapped = tuple([qs[i] for i in where_])
+                    if callee.prim is not None:
+                        ops.append(Op(callee.prim, mapped, args if callee.keep_params else ()))
+                    elif self.enter(stack, callee, args, mapped):
+                        break
+                else:
+                    stack.pop()
+                    if key is not None and len(self.memo) < _CACHE_SIZE:
+                        self.memo[key] = (start, len(ops))
+        except EvalError as exc:
+            raise self.called(exc, gate, pos) from None
+
+    def called(self, exc: EvalError, gate: _Gate, pos: int) -> QasmError:
+        """The error for an expression without a finite value in a call at ``pos``."""
         return self.error(f"{exc.message} (in gate {gate.name!r} called at line "
                           f"{self.line(pos)})", exc.pos)
 
-    def expand(self, gate: _Gate, values: tuple[float, ...], qubits: tuple[int, ...]) -> None:
-        """Append the operations of a definition too large to flatten, with an explicit
-        stack (no recursion); calls seen before are copied from where they are."""
+    def enter(self, stack: list[tuple], gate: _Gate, values: tuple[float, ...],
+              qubits: tuple[int, ...]) -> bool:
+        """Append the operations of a call that was seen before or is flattened (False),
+        or push the call on ``stack`` to be expanded step by step (True)."""
         ops, memo = self.ops, self.memo
-        stack: list[tuple] = [(iter(gate.body), values, qubits, None, 0)]
-        while stack:
-            body, env, qs, key, start = stack[-1]
-            for callee, _, where_, _, spec in body:
-                args = spec if type(spec) is tuple else env if spec is SAME else spec(env)
-                mapped = tuple([qs[i] for i in where_])
-                if callee.prim is not None:
-                    ops.append(Op(callee.prim, mapped, args if callee.keep_params else ()))
-                    continue
-                inner = _memo_key(callee, args, mapped)
-                done = memo.get(inner) if inner is not None else None
-                if done is not None:
-                    ops.extend(ops[done[0]:done[1]])
-                    continue
-                template = self.template(callee)
-                if template is None:
-                    stack.append((iter(callee.body), args, mapped, inner, len(ops)))
-                    break
-                first = len(ops)
-                _instantiate(template, args, mapped, ops)
-                if inner is not None and len(memo) < _CACHE_SIZE:
-                    memo[inner] = (first, len(ops))
-            else:
-                stack.pop()
-                if key is not None and len(memo) < _CACHE_SIZE:
-                    memo[key] = (start, len(ops))
+        # small calls are cheaper to expand again; -0.0 == 0.0 would share a key
+        key = None if gate.steps < _MEMO_STEPS or 0.0 in values else (gate, values, qubits)
+        done = memo.get(key) if key is not None else None
+        if done is not None:
+            ops.extend(ops[done[0]:done[1]])
+            return False
+        template = self.template(gate)
+        if template is None:
+            stack.append((iter(gate.body), values, qubits, key, len(ops)))
+            return True
+        start = len(ops)
+        instantiate(template, values, qubits, ops)
+        if key is not None and len(memo) < _CACHE_SIZE:
+            memo[key] = (start, len(ops))
+        return False
 
     def template(self, gate: _Gate) -> tuple | None:
-        """The flat steps of a definition (see :func:`_flatten`), made on its first call;
-        None when it expands into more than ``_TEMPLATE_STEPS`` steps."""
+        """The runtime steps of a definition (:func:`~tnq.qasm_expr.flatten`), made on its
+        first call; None when it expands into more than ``_TEMPLATE_STEPS`` steps."""
         if gate.steps > _TEMPLATE_STEPS:
             return None
         made = self.templates
@@ -722,7 +734,7 @@ class _Reader:
                 continue
             todo.pop()
             if g not in made:
-                made[g] = _flatten(g, made)
+                made[g] = flatten(g, made)
         return made[gate][2]
 
     def qubit_names(self, qubits: Sequence[int]) -> str:
@@ -750,7 +762,7 @@ class _Reader:
                 seen = False
                 params = fast_values(ptext)
                 if params is None:
-                    params = self.slow_params(m.start(2), m.end(2))
+                    params = read_values(self.text, m.start(2), m.end(2))
                 if len(self.param_cache) < _CACHE_SIZE:
                     self.param_cache[ptext] = params
         args: Any = self.arg_cache.get(atext, _MISSING)
@@ -772,22 +784,6 @@ class _Reader:
         if seen and len(self.cache) < _CACHE_SIZE:
             self.cache[m.group()] = entry
         return entry
-
-    def slow_params(self, start: int, end: int) -> tuple[float, ...] | None:
-        """Parameters read token by token; None on any error (reported when the statement
-        is read again token by token)."""
-        lex = Lexer(self.text, start, end)
-        out: list = []
-        try:
-            while lex.peek()[0] != "eof":
-                out.append(parse(lex, None))
-                if not lex.accept(","):
-                    break
-            if lex.peek()[0] != "eof":
-                return None
-        except QasmError:
-            return None
-        return tuple(out)
 
     def fast_args(self, atext: str) -> tuple[int, ...] | list | None:
         """Distinct single qubits as a tuple; with registers, the argument list; None if
@@ -813,78 +809,6 @@ class _Reader:
             return args
         qubits = tuple(q for q, _, _ in args)
         return qubits if len(set(qubits)) == len(qubits) else None
-
-
-def _flatten(gate: _Gate, made: dict[_Gate, tuple]) -> tuple:
-    """``(steps, registers, runtime steps)`` of a definition whose callees are in ``made``.
-
-    A step is ``(prim, qubit indices, values, register)``: the operation ``prim``
-    on those qubits of the call with the values (a tuple, ``SAME`` or a function,
-    see :func:`~tnq.qasm_expr.compile_values`) computed from parameter register
-    ``register``, or with ``prim`` None, a new register: the parameters of a
-    nested call. Register 0 holds the call's own parameters.
-    """
-    steps: list[tuple] = []
-    registers = 1
-    for callee, _, where_, _, spec in gate.body:
-        if callee.prim is not None:
-            steps.append((callee.prim, where_, spec if callee.keep_params else _dropped(spec), 0))
-            continue
-        inner, inner_registers, _ = made[callee]
-        base = 0
-        if spec is not SAME:
-            steps.append((None, (), spec, 0))
-            base, registers = registers, registers + 1
-        shift = registers - 1  # the callee's registers 1, 2, ... are numbered from here
-        for prim, qubits, values, register in inner:
-            steps.append((prim, tuple([where_[i] for i in qubits]), values,
-                          shift + register if register else base))
-        registers += inner_registers - 1
-    runtime = tuple((prim, _picker(qubits), values, register)
-                    for prim, qubits, values, register in steps)
-    return tuple(steps), registers, runtime
-
-
-def _picker(qubits: tuple[int, ...]) -> Callable | None:
-    """A function of the call's qubits giving the step's qubits as a tuple."""
-    if not qubits:
-        return None
-    if len(qubits) == 1:
-        return itemgetter(slice(qubits[0], qubits[0] + 1))
-    return itemgetter(*qubits)
-
-
-def _memo_key(gate: _Gate, values: tuple[float, ...], qubits: tuple[int, ...]) -> tuple | None:
-    """The key under which a call's operations are remembered: None for small calls
-    (copying saves little) and for zero values (-0.0 == 0.0 would share a key)."""
-    if gate.steps < _MEMO_STEPS or 0.0 in values:
-        return None
-    return gate, values, qubits
-
-
-def _dropped(spec):
-    """Values computed (and checked) but not kept: ``u0``'s duration."""
-    if type(spec) is tuple or spec is SAME:
-        return ()
-
-    def dropped(env: Sequence[float]) -> tuple:
-        spec(env)
-        return ()
-    return dropped
-
-
-def _instantiate(template: tuple, values: tuple[float, ...], qubits: tuple[int, ...],
-                 ops: list[Op]) -> None:
-    """Append the operations of one call of a flattened definition to ``ops``."""
-    registers = [values]
-    append, new, same, constant = ops.append, Op, SAME, tuple
-    for prim, pick, spec, register in template:
-        env = registers[register]
-        params = spec if type(spec) is constant else env if spec is same else spec(env)
-        if prim is None:
-            registers.append(params)
-        else:
-            append(new(prim, pick(qubits), params))
 
 
 def _count(n: int, noun: str) -> str:

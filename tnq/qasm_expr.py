@@ -14,7 +14,9 @@ Two faster routes give the same values bit for bit: :func:`fast_values` reads
 parameter lists of numbers, ``pi``, signs and ``+ - * /`` with regular
 expressions (anything else is left to :func:`parse`), and :func:`compile_values`
 turns the expressions of a gate body into one function of the gate's
-parameter values.
+parameter values. :func:`flatten` compiles a whole gate definition, nested
+calls included, into a flat template of operations that :func:`instantiate`
+fills in for each call.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import math
 import operator
 import re
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import cast
 
+from .circuit import Op
+from .errors import QasmError
 from .qasm_lexer import Lexer, describe, where
 
-__all__ = ["Expr", "EvalError", "parse", "evaluate", "value", "fast_values", "compile_values",
-           "SAME"]
+__all__ = ["Expr", "EvalError", "parse", "evaluate", "value", "fast_values", "read_values",
+           "compile_values", "SAME", "flatten", "instantiate"]
 
 Expr = float | int | tuple
 _CONST, _PARAM, _NEG, _FN, _BIN = range(5)
@@ -330,6 +335,28 @@ def fast_values(text: str) -> tuple[float, ...] | None:
     return tuple(out)
 
 
+def read_values(text: str, start: int, end: int) -> tuple[float, ...] | None:
+    """The values of the parameter list ``text[start:end]`` outside a gate
+    definition, read token by token; None for anything the reader refuses (the
+    statement is read again to report it).
+
+    Examples
+    --------
+    >>> read_values("U(sin(pi / 2), 0, 0) q[0];", 2, 19)
+    (1.0, 0.0, 0.0)
+    """
+    lex = Lexer(text, start, end)
+    out: list = []
+    try:
+        while lex.peek()[0] != "eof":
+            out.append(parse(lex, None))
+            if not lex.accept(","):
+                break
+    except QasmError:
+        return None
+    return tuple(out) if lex.peek()[0] == "eof" else None
+
+
 def _arithmetic(text: str) -> float | None:
     """A sum of products of signed numbers and pi, or None (see :func:`fast_values`)."""
     if len(text) > _FAST_LENGTH or _ARITHMETIC.fullmatch(text) is None:
@@ -463,3 +490,71 @@ def _compile_one(expr: Expr) -> Callable[[Sequence[float]], float]:
         c, i, fn = code[0][1], code[1][1], code[2][1]
         return lambda env: fn(c, env[i])
     return lambda env: evaluate(code, env)
+
+
+# ----------------------------------------------------------- gate templates
+def flatten(gate, made: dict) -> tuple:
+    """``(steps, registers, runtime steps)`` of a definition whose callees are in ``made``.
+
+    ``gate`` is a definition of :mod:`tnq.qasm`: its ``body`` holds ``(callee,
+    exprs, qubit indices, pos, values)``, ``values`` from :func:`compile_values`,
+    and a callee with a ``prim`` is a registry gate. A step is ``(prim, qubit
+    indices, values, register)``: the operation ``prim`` on those qubits of the
+    call with the values computed from parameter register ``register``, or with
+    ``prim`` None, a new register: the parameters of a nested call. Register 0
+    holds the call's own parameters. The runtime steps are what
+    :func:`instantiate` reads.
+    """
+    steps: list[tuple] = []
+    registers = 1
+    for callee, _, where_, _, spec in gate.body:
+        if callee.prim is not None:
+            steps.append((callee.prim, where_, spec if callee.keep_params else _dropped(spec), 0))
+            continue
+        inner, inner_registers, _ = made[callee]
+        base = 0
+        if spec is not SAME:
+            steps.append((None, (), spec, 0))
+            base, registers = registers, registers + 1
+        shift = registers - 1  # the callee's registers 1, 2, ... are numbered from here
+        for prim, qubits, values, register in inner:
+            steps.append((prim, tuple([where_[i] for i in qubits]), values,
+                          shift + register if register else base))
+        registers += inner_registers - 1
+    runtime = tuple((prim, _picker(qubits), values, register)
+                    for prim, qubits, values, register in steps)
+    return tuple(steps), registers, runtime
+
+
+def _picker(qubits: tuple[int, ...]) -> Callable | None:
+    """A function of the call's qubits giving the step's qubits as a tuple."""
+    if not qubits:
+        return None
+    if len(qubits) == 1:
+        return itemgetter(slice(qubits[0], qubits[0] + 1))
+    return itemgetter(*qubits)
+
+
+def _dropped(spec):
+    """Values computed (and checked) but not kept: ``u0``'s duration."""
+    if type(spec) is tuple or spec is SAME:
+        return ()
+
+    def dropped(env: Sequence[float]) -> tuple:
+        spec(env)
+        return ()
+    return dropped
+
+
+def instantiate(template: tuple, values: tuple[float, ...], qubits: tuple[int, ...],
+                 ops: list[Op]) -> None:
+    """Append the operations of one call of a flattened definition to ``ops``."""
+    registers = [values]
+    append, new, same, constant = ops.append, Op, SAME, tuple
+    for prim, pick, spec, register in template:
+        env = registers[register]
+        params = spec if type(spec) is constant else env if spec is same else spec(env)
+        if prim is None:
+            registers.append(params)
+        else:
+            append(new(prim, pick(qubits), params))
