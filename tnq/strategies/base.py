@@ -84,7 +84,7 @@ class Setup:
     def plan_options(self) -> dict:
         """Keyword arguments of :func:`~tnq.plan.make_plan` from the options."""
         return dict(optimize=self.optimize, max_memory=self.max_memory,
-                    itemsize=self.itemsize, cache=self.cache)
+                    itemsize=self.itemsize, cache=self.cache, progress=self.progress)
 
 
 @dataclass(frozen=True)
