@@ -349,7 +349,7 @@ def gate_matrix(name: str, *params: float) -> np.ndarray:
         raise CircuitError(
             f"gate '{name}' takes {gate.num_params} parameter(s), got {len(params)}"
         )
-    values = []
+    values: list[float] = []
     for k, p in enumerate(params):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p):
             raise CircuitError(f"gate '{name}': parameter {k} is {p!r}; expected a finite "
