@@ -370,3 +370,14 @@ def test_torch_layer_takes_mappings():
     np.testing.assert_allclose(out.detach().numpy(), [np.cos(0.3) * np.cos(0.1), 0.0],
                                atol=1e-12)
     assert isinstance(out, torch.Tensor)
+
+
+@pytest.mark.parametrize("params, match", [
+    ([float("nan")], "finite"), ([float("inf")], "finite"), (["a"], "no real number"),
+])
+def test_to_qasm_refuses_values_it_cannot_write(params, match):
+    c = tnq.Circuit(1).rx(0, tnq.parameters(1)[0])
+    with pytest.raises(tnq.ParameterError, match=match):
+        tnq.to_qasm(c, params=params)
+    with pytest.raises(tnq.ParameterError, match="tnq.Circuit"):
+        tnq.to_qasm("x")

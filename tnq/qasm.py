@@ -49,6 +49,7 @@ Examples
 from __future__ import annotations
 
 import gc
+import math
 import numbers
 import re
 from collections.abc import Sequence
@@ -57,7 +58,7 @@ from typing import Any, cast
 
 from .checks import MAX_QUBITS as CIRCUIT_MAX_QUBITS
 from .circuit import Circuit, Op
-from .errors import CircuitError, QasmError
+from .errors import CircuitError, ParameterError, QasmError
 from .gates import GATES
 from .qasm_expr import (
     SAME,
@@ -846,6 +847,8 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
     cx q[0],q[1];
     <BLANKLINE>
     """
+    if not isinstance(circuit, Circuit):
+        raise ParameterError(f"to_qasm needs a tnq.Circuit, got {type(circuit).__name__}")
     lines = ["OPENQASM 2.0;", 'include "qelib1.inc";']
     needed: list[str] = []
     body = []
@@ -866,7 +869,17 @@ def to_qasm(circuit: Circuit, *, params=None, inputs=None) -> str:
                 if src is None:
                     raise QasmError(f"operation {k} ({op}) has symbolic parameter {p!r}; pass "
                                     f"{'params' if p.kind == 'param' else 'inputs'}= values")
-                values.append(layout.flatten(p, offsets).value(params, inputs))
+                try:
+                    v = layout.flatten(p, offsets).value(params, inputs)
+                except (TypeError, ValueError, IndexError):
+                    raise ParameterError(
+                        f"to_qasm: operation {k} ({op}) needs {p!r}, but params/inputs have "
+                        "no real number there (expected flat arrays in the order of "
+                        "circuit.layout, or mappings {name: array})") from None
+                if not math.isfinite(v):
+                    raise ParameterError(f"to_qasm: operation {k} ({op}) has angle {v} from "
+                                         f"{p!r}; expected a finite number")
+                values.append(v)
             else:
                 values.append(p)
         args = "(" + ",".join(repr(float(v)) for v in values) + ")" if values else ""
