@@ -154,7 +154,7 @@ def test_tensorflow_gradient_tape_when_installed(classifier):
 
 def test_shifted_circuits_are_one_batched_evaluation(classifier):
     program, w, xs = classifier
-    program = tnq.compile(_rebuilt(program), program.observable)
+    program = tnq.compile(_rebuilt(program), program.observable, strategy="state")
     before = len(program.plans)
     g = tnq.param_shift(program, w, xs[0])
     new = program.plans[before:]

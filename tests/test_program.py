@@ -80,11 +80,11 @@ def test_ghz_150_amplitudes_and_marginals_without_state():
 
 def test_parameters_arrive_per_call_without_new_plans(rng):
     circuit, ham = demo_circuit(6, 2)
-    program = tnq.compile(circuit, ham)
+    program = tnq.compile(circuit, ham, strategy="state")
     plans = program.plans
     values = [program(rng.uniform(0, 6, circuit.num_params)) for _ in range(3)]
     assert program.plans == plans and len(set(values)) == 3
-    again = tnq.compile(circuit, ham)  # same structure: the path comes from the cache
+    again = tnq.compile(circuit, ham, strategy="state")  # same structure: cached path
     assert again.plans[0].search_time == 0 and again.plans[0].path == plans[0].path
 
 

@@ -20,7 +20,7 @@ jax.config.update("jax_enable_x64", True)
 
 ATOL = 1e-10
 OBS = "Z0 Z1 + 0.5*X2 - Y0 X1 Z2 + 0.3*X3 X4"
-OPTIONS = {"state": {}, "lightcone": {}, "mps": {"max_bond": 2}}
+OPTIONS = {"state": {}, "lightcone": {}, "mps": {"max_bond": 2}, "statevector": {}}
 
 
 def circuit(n=5, depth=3):
@@ -48,12 +48,12 @@ def params(count, rows=None, seed=0):
 
 # ------------------------------------------------------------ the interface
 def test_every_registered_strategy_implements_the_interface():
-    assert list(REGISTRY) == ["state", "lightcone", "mps"]
+    assert list(REGISTRY) == ["state", "lightcone", "mps", "statevector"]
     for name, cls in REGISTRY.items():
         assert issubclass(cls, Strategy) and cls.name == name
         assert "expectation" in cls.outputs and cls.transforms <= tnq.strategies.TRANSFORMS
     assert supporting(output="simulate") == ["mps"]
-    assert supporting(transform="jax.jit") == ["state", "lightcone"]
+    assert supporting(transform="jax.jit") == ["state", "lightcone", "statevector"]
 
 
 @pytest.mark.parametrize("strategy", list(REGISTRY))
@@ -221,7 +221,7 @@ def test_torch_autograd_works_on_every_strategy(strategy):
 # ------------------------------------------------------------ the planner
 def test_auto_reason_lists_every_strategy():
     program = tnq.compile(circuit(), OBS)
-    assert program.strategy in ("state", "lightcone")
+    assert program.strategy in ("state", "lightcone", "statevector")
     for name in REGISTRY:
         assert f"{name}:" in program.reason or name == program.strategy
     assert "not considered (auto truncates only when max_bond is given)" in program.reason

@@ -164,14 +164,16 @@ class Evaluator:
         consts = [ZERO.astype(self.dtype)]
         self._const_pos: dict[tuple[int, bool], int] = {}
         by_name: dict[str, list[int]] = {}
+        constant = []
         for i, op in enumerate(self.ops):
             if op.symbolic:
                 by_name.setdefault(op.name, []).append(i)
-                continue
-            m = self._constant_tensor(op)
-            for conj in (False, True):
-                self._const_pos[(i, conj)] = len(consts)
-                consts.append(m.conj() if conj else m)
+            else:
+                constant.append(i)
+        for i, m, mc in self._constant_tensors(constant):
+            self._const_pos[(i, False)] = len(consts)
+            self._const_pos[(i, True)] = len(consts) + 1
+            consts += [m, mc]
         self._consts = tuple(consts)
         self.kinds = tuple(self._kind(name, idx) for name, idx in by_name.items())
         self._kind_pos = {i: (j, p) for j, kind in enumerate(self.kinds)
@@ -185,13 +187,33 @@ class Evaluator:
             return -1, self._const_pos[(i, conj)]
         return self._kind_pos[i]
 
-    def _constant_tensor(self, op: Op) -> np.ndarray:
-        gate = op.gate
-        if gate.coeffs is None:
-            m = gate.matrix
-        else:
-            m = gate.table(*(np.array([p]) for p in op.params))[0]
-        return np.asarray(m, dtype=self.dtype).reshape(_tensor_shape(op))
+    def _constant_tensors(self, idx: list[int]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(i, tensor, conjugate)`` of the constant gates at positions ``idx``:
+        gates of one name with numeric parameters built by one table call."""
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        fixed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        numeric: dict[str, list[int]] = {}
+        for i in idx:
+            op = self.ops[i]
+            if op.matrix is not None:
+                m = np.asarray(op.gate.matrix, dtype=self.dtype).reshape(_tensor_shape(op))
+                out[i] = (m, m.conj())
+            elif op.params:
+                numeric.setdefault(op.name, []).append(i)
+            else:
+                if op.name not in fixed:
+                    m = np.asarray(op.gate.matrix, dtype=self.dtype).reshape(_tensor_shape(op))
+                    fixed[op.name] = (m, m.conj())
+                out[i] = fixed[op.name]
+        for rows in numeric.values():
+            op = self.ops[rows[0]]
+            cols = np.array([self.ops[i].params for i in rows], dtype=float).T
+            table = np.asarray(op.gate.table(*cols), dtype=self.dtype)
+            table = table.reshape((len(rows),) + _tensor_shape(op))
+            conj = table.conj()
+            for r, i in enumerate(rows):
+                out[i] = (table[r], conj[r])
+        return [(i,) + out[i] for i in idx]
 
     def _kind(self, name: str, idx: list[int]) -> _Kind:
         zero_slot = self.num_params + self.num_inputs

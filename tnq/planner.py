@@ -7,8 +7,11 @@ those over ``max_memory`` drop out. Then, best first: while the cheapest
 candidate's estimate is only a rough count, it is refined by planning its
 contractions (a candidate whose plans do not fit drops out), until the
 cheapest candidate's cost comes from its own plans. That one is chosen, and
-the reason lists every strategy's numbers. Nothing here knows a strategy by
-name except the default for circuits without an observable.
+the reason lists every strategy's numbers. Costs are compared as
+:attr:`Estimate.cost` (FLOPs plus a fixed cost per array operation), so a
+strategy known exactly from the structure (``statevector``) is never beaten
+by a rough estimate without that one being planned first. Nothing here knows
+a strategy by name except the defaults for circuits without an observable.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from .strategies import REGISTRY, Estimate, Setup, Strategy
 
 __all__ = ["choose", "NO_OBSERVABLE"]
 
-NO_OBSERVABLE = "state"
-"""The strategy of a Program without an observable under ``"auto"``."""
+NO_OBSERVABLE = ("statevector", "state")
+"""The strategies of a Program without an observable under ``"auto"``, in order
+of preference: the first that may be considered and fits is taken."""
 
 
 def choose(setup: Setup, requested: str) -> tuple[Strategy, str]:
@@ -32,8 +36,7 @@ def choose(setup: Setup, requested: str) -> tuple[Strategy, str]:
         strategy.prepare()
         return strategy, "requested"
     if not setup.observables:
-        return REGISTRY[NO_OBSERVABLE](setup), \
-            "no observable: outputs are amplitudes, states and samples"
+        return _no_observable(setup)
     notes: list[str] = []
     candidates: list[tuple[Estimate, Strategy]] = []
     error: MemoryLimitError | None = None
@@ -49,13 +52,13 @@ def choose(setup: Setup, requested: str) -> tuple[Strategy, str]:
             error = err
             continue
         est = strategy.estimate()
-        if est.memory > setup.max_memory or math.isinf(est.flops):
+        if est.memory > setup.max_memory or math.isinf(est.cost):
             over = "over max_memory" if est.memory > setup.max_memory else "not suitable"
             notes.append(f"{name}: {est.note}, {over}")
             continue
         candidates.append((est, strategy))
     while candidates:
-        candidates.sort(key=lambda c: c[0].flops)
+        candidates.sort(key=lambda c: c[0].cost)
         est, best = candidates[0]
         if est.planned:
             break
@@ -74,3 +77,19 @@ def choose(setup: Setup, requested: str) -> tuple[Strategy, str]:
     best.prepare()
     others = [f"{s.name}: {e.describe()}" for e, s in candidates[1:]]
     return best, "; ".join([f"the cheapest: {est.describe()}"] + others + notes)
+
+
+def _no_observable(setup: Setup) -> tuple[Strategy, str]:
+    """The first strategy of :data:`NO_OBSERVABLE` that may be considered and fits."""
+    notes = []
+    for name in NO_OBSERVABLE[:-1]:
+        why = REGISTRY[name].unavailable(setup)
+        if why is None:
+            try:
+                return REGISTRY[name](setup), \
+                    "no observable: outputs are amplitudes, states and samples"
+            except MemoryLimitError:
+                why = "over max_memory"
+        notes.append(f"{name}: {why}")
+    return REGISTRY[NO_OBSERVABLE[-1]](setup), \
+        "; ".join(["no observable: outputs are amplitudes, states and samples"] + notes)

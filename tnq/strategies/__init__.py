@@ -9,12 +9,14 @@ from .base import OUTPUTS, TRANSFORMS, Estimate, Result, Setup, Strategy
 from .lightcone import LightconeStrategy
 from .mps import MpsStrategy
 from .state import StateStrategy
+from .statevector import StateVectorStrategy
 
 __all__ = ["REGISTRY", "OUTPUTS", "TRANSFORMS", "Estimate", "Result", "Setup", "Strategy",
-           "StateStrategy", "LightconeStrategy", "MpsStrategy", "supporting"]
+           "StateStrategy", "StateVectorStrategy", "LightconeStrategy", "MpsStrategy",
+           "supporting"]
 
 REGISTRY: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (StateStrategy, LightconeStrategy, MpsStrategy)
+    cls.name: cls for cls in (StateStrategy, LightconeStrategy, MpsStrategy, StateVectorStrategy)
 }
 """Every strategy by name, in the order ``auto`` breaks ties."""
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import cotengra as ctg
 import numpy as np
 from autoray import do, get_dtype_name
 
@@ -34,7 +35,7 @@ from ..observables import Observable
 from ..plan import PathCache, Plan, format_bytes, pow2
 
 __all__ = ["Estimate", "Result", "Setup", "Strategy", "TermOperators", "OUTPUTS", "TRANSFORMS",
-           "MAX_BATCH", "STEP_COST", "WRITE_COST", "combine", "anchored",
+           "MAX_BATCH", "STEP_COST", "WRITE_COST", "combine", "anchored", "plan_writes",
            "FLOPS_PER_SECOND", "SampleCost", "duration", "probabilities_cost"]
 
 MAX_BATCH = 4096
@@ -95,6 +96,14 @@ class Estimate:
     ----------
     flops : float
         Scalar multiply-adds of one unbatched call.
+    steps : int
+        Array operations of one unbatched call (see :attr:`cost`).
+    writes : float
+        Elements that memory-bound operations of one unbatched call write:
+        the intermediates of a planned contraction (each made by transposes
+        and a product), the transposed states of a state-vector simulation.
+        Rough estimates leave it out (it needs the plan), which keeps them
+        optimistic: a rough candidate is planned before it can lose.
     memory : int
         Bytes of the largest tensor it makes.
     planned : bool
@@ -108,11 +117,21 @@ class Estimate:
     memory: int
     planned: bool
     note: str = ""
+    steps: int = 0
+    writes: float = 0.0
+
+    @property
+    def cost(self) -> float:
+        """What the planner compares, in multiply-adds: the FLOPs, plus
+        :data:`WRITE_COST` per element written by a memory-bound operation and
+        :data:`STEP_COST` per array operation."""
+        return self.flops + WRITE_COST * self.writes + STEP_COST * self.steps
 
     def describe(self) -> str:
         how = "planned" if self.planned else "estimated"
         note = f" ({self.note})" if self.note else ""
-        return f"{self.flops:.3g} FLOPs {how}{note}"
+        steps = f" in {self.steps} steps" if self.steps else ""
+        return f"{self.flops:.3g} FLOPs{steps} {how}{note}"
 
 
 @dataclass(frozen=True)
@@ -395,3 +414,14 @@ def anchored(value, values: Values):
     if isinstance(value, (np.ndarray, float)):  # only constants: not yet on the backend
         value = to_backend(np.asarray(value, dtype=get_dtype_name(values.vals)), values.vals)
     return value + 0.0 * do("sum", values.vals, axis=-1)[..., None]
+
+
+def plan_writes(plan: Plan) -> float:
+    """Elements written by the intermediates (and output) of ``plan``'s
+    contraction, summed over its slices: the memory traffic of one call."""
+    network = plan.network
+    if network.num_tensors < 2:
+        return 0.0
+    tree = ctg.ContractionTree.from_path(network.inputs, network.output,
+                                         network.size_dict(plan.batch), path=plan.path)
+    return float(tree.total_write()) * plan.slices

@@ -21,7 +21,7 @@ import numpy as np
 from autoray import do, get_dtype_name, infer_backend
 
 from ..circuit import Op
-from ..compile import MEMBERS, ConeGroup, cone_network, group_cones, group_terms, reduce_cones
+from ..compile import MEMBERS, Cone, ConeGroup, cone_network, group_cones, group_terms, reduce_cones
 from ..contract import Evaluator, Values, device_key, to_backend, transformation, unbind
 from ..errors import MemoryLimitError
 from ..memo import Memo
@@ -36,6 +36,7 @@ from .base import (
     Setup,
     Strategy,
     anchored,
+    plan_writes,
 )
 from .networks import ClosedNetworkOutputs, NetworkOutputs
 
@@ -155,36 +156,58 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
         self.networks = NetworkOutputs(setup)
         self.ops = setup.ops
         e = self.evaluator = setup.evaluator
-        groups: tuple[ConeGroup, ...] = ()
         self.terms = None
+        self.cones: tuple[Cone, ...] = ()
         if setup.observables:
             self.terms = group_terms(setup.observables, merge_subsets=False)
-            cones = reduce_cones(self.ops, setup.num_qubits, self.terms)
-            groups = tuple(group_cones(self.ops, cones))
-        self.groups = groups
+            self.cones = tuple(reduce_cones(self.ops, setup.num_qubits, self.terms))
+        self._grouped = Memo(1)  # structural groups: made when planned (they travel)
         self._weights = Memo(8, travel=False)
-        self.recipes = tuple(GroupRecipe(g, self.ops, e, e.dtype) for g in groups)
         self._kind_ndim = [len(k.shape) + 1 for k in e.kinds]
         self._plans = Memo(8)
+
+    @property
+    def groups(self) -> tuple[ConeGroup, ...]:
+        """The cones grouped by structure (canonical forms: made on first use,
+        since they cost more than the rough estimate that may rule this out)."""
+        return self._grouping()[0]
+
+    @property
+    def recipes(self) -> tuple[GroupRecipe, ...]:
+        return self._grouping()[1]
+
+    def _grouping(self) -> tuple[tuple[ConeGroup, ...], tuple[GroupRecipe, ...]]:
+        def make():
+            groups = tuple(group_cones(self.ops, list(self.cones))) if self.cones else ()
+            e = self.evaluator
+            return groups, tuple(GroupRecipe(g, self.ops, e, e.dtype) for g in groups)
+
+        return self._grouped.get("groups", make)
 
     @classmethod
     def unavailable(cls, setup: Setup) -> str | None:
         return None if setup.observables else "no observable"
 
     def estimate(self) -> Estimate:
-        cones = [c for g in self.groups for c in g.cones]
+        cones = self.cones
         widest = max((len(c.qubits) for c in cones), default=0)
-        note = f"{len(cones)} cones in {len(self.groups)} groups, the widest on {widest} qubits"
+        grouped = self._grouped.lookup("groups")
+        groups = f" in {len(grouped[0])} groups" if grouped is not None else ""
+        note = f"{len(cones)} cones{groups}, the widest on {widest} qubits"
         planned = self._plans.lookup((frozenset(), 1))
         if planned is not None:
             peak = max((p.peak for p in planned), default=1) * self.setup.itemsize
-            return Estimate(sum(p.flops for p in planned), peak, True, note)
+            return Estimate(sum(p.flops for p in planned), peak, True, note,
+                            steps=sum(p.network.num_tensors for p in planned),
+                            writes=sum(plan_writes(p) for p in planned))
         # pow2 is math.inf beyond floats (a cone on more than about 1,020 qubits)
         flops = sum((2.0 * len(c.ops) * pow2(len(c.qubits) + 1) if c.ops else 0.0)
                     + pow2(2 * len(c.support)) for c in cones)
         # before planning, only the operators' size is known to be needed
         memory = max((c.operator.size for c in cones), default=1) * self.setup.itemsize
-        return Estimate(flops, memory, False, note)
+        # steps: as if no two cones shared a group (groups are known once planned)
+        steps = sum(2 * (len(c.ops) + len(c.qubits)) + 1 for c in cones)
+        return Estimate(flops, memory, False, note, steps=steps)
 
     def prepare(self) -> None:
         self.group_plans()

@@ -13,10 +13,19 @@ from autoray import do
 
 from ..contract import Values
 from ..plan import Plan, format_bytes, pow2
-from .base import MAX_BATCH, TRANSFORMS, Estimate, Setup, Strategy, TermOperators, anchored
+from .base import (
+    MAX_BATCH,
+    TRANSFORMS,
+    Estimate,
+    Setup,
+    Strategy,
+    TermOperators,
+    anchored,
+    plan_writes,
+)
 from .networks import ClosedNetworkOutputs, NetworkOutputs
 
-__all__ = ["StateStrategy", "reduced_density", "apply_factors"]
+__all__ = ["StateStrategy", "reduced_density", "apply_factors", "state_expectation"]
 
 
 class StateStrategy(ClosedNetworkOutputs, Strategy):
@@ -37,14 +46,17 @@ class StateStrategy(ClosedNetworkOutputs, Strategy):
         supports = s.terms.supports if s.terms is not None else ()
         memory = 2**n * s.itemsize
         note = f"a {n}-qubit state needs {format_bytes(memory)}"
+        terms = sum(pow2(n + len(sp)) for sp in supports)  # one reduced density matrix each
         planned = self.networks.plan_if_made(("state", frozenset()))
         if planned is not None:
-            flops = planned.flops + sum(pow2(n + 2 * len(sp)) for sp in supports)
-            return Estimate(flops, max(memory, planned.peak * s.itemsize), True, note)
-        # pow2 is math.inf beyond floats (more than about 1,020 qubits): never a candidate
-        flops = len(s.ops) * pow2(n + 1) if s.ops else 0.0
-        flops += sum(pow2(n + len(sp)) for sp in supports)
-        return Estimate(flops, memory, False, note)
+            return Estimate(planned.flops + terms, max(memory, planned.peak * s.itemsize), True,
+                            note, steps=planned.network.num_tensors + len(supports),
+                            writes=plan_writes(planned))
+        # each gate met by a 2^n state (pow2 is math.inf beyond floats: more than
+        # about 1,020 qubits, never a candidate)
+        flops = sum(pow2(n) if op.gate.diagonal else pow2(n + len(op.qubits)) for op in s.ops)
+        return Estimate(flops + terms, memory, False, note,
+                        steps=n + len(s.ops) + len(supports))
 
     def prepare(self) -> None:
         self.networks.state_plan()
@@ -61,20 +73,26 @@ class StateStrategy(ClosedNetworkOutputs, Strategy):
         return int(max(1, min(MAX_BATCH, s.max_memory // (peak * s.itemsize * 4))))
 
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
-        terms, operators = self.setup.terms, self.operators
-        assert terms is not None and operators is not None
-        n = self.setup.num_qubits
+        assert self.operators is not None
         psi = self.networks.state(values, shifts)
-        cpsi = do("conj", psi)
-        rows, rhos = [], {}
-        for support, op in zip(terms.supports, operators.on(psi)):
-            if op.ndim == 3:  # a long Pauli string: apply its factors, then overlap
-                rows.append(do("sum", cpsi * apply_factors(psi, op, support, n), axis=-1))
-                continue
-            if support not in rhos:  # several observables: rows may share a support
-                rhos[support] = reduced_density(psi, cpsi, support, n)
-            rows.append(do("sum", rhos[support] * op, axis=(-2, -1)))
-        return anchored(operators.combine(rows), values), {}
+        return state_expectation(psi, self.operators, self.setup.num_qubits, values), {}
+
+
+def state_expectation(psi, operators: TermOperators, n: int, values: Values):
+    """``(..., K)`` values of the observables of ``operators`` in the state
+    ``psi`` (``(..., 2**n)``), anchored to the call's ``values``: one reduced
+    density matrix per support (long Pauli strings: factors applied)."""
+    terms = operators.terms
+    cpsi = do("conj", psi)
+    rows, rhos = [], {}
+    for support, op in zip(terms.supports, operators.on(psi)):
+        if op.ndim == 3:  # a long Pauli string: apply its factors, then overlap
+            rows.append(do("sum", cpsi * apply_factors(psi, op, support, n), axis=-1))
+            continue
+        if support not in rhos:  # several observables: rows may share a support
+            rhos[support] = reduced_density(psi, cpsi, support, n)
+        rows.append(do("sum", rhos[support] * op, axis=(-2, -1)))
+    return anchored(operators.combine(rows), values)
 
 
 def reduced_density(psi, cpsi, support: tuple[int, ...], n: int):
