@@ -467,7 +467,7 @@ class Program:
         >>> print(tnq.compile(tnq.Circuit(2).h(0).cx(0, 1), "Z0 Z1").explain())
         ... # doctest: +ELLIPSIS
         tnq Program: 2 qubits, 2 gates (0 symbolic kinds), 0 params, 0 inputs, complex128
-        strategy: state ...
+        strategy: statevector ...
         """
         e, s = self.evaluator, self._setup
         lines = [
