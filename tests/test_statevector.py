@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tnq
+from tnq.cli import demo_circuit
 from tnq.compile.fusion import fuse
 
 from . import reference as ref
@@ -283,19 +284,7 @@ def test_blocks_of_one_signature_are_built_together():
 
 
 def _w1(n, layers):
-    theta = tnq.parameters(layers * (2 * n - 1))
-    c, k = tnq.Circuit(n), 0
-    for q in range(n):
-        c.h(q)
-    for _ in range(layers):
-        for i in range(n - 1):
-            c.rzz(i, i + 1, theta[k])
-            k += 1
-        for q in range(n):
-            c.rx(q, theta[k])
-            k += 1
-    ham = " + ".join([f"Z{i} Z{i + 1}" for i in range(n - 1)] + [f"X{i}" for i in range(n)])
-    return c, ham
+    return demo_circuit(n, layers)  # the W1 ansatz and its Ising energy
 
 
 # ----------------------------------------------------------------- planner and limits
