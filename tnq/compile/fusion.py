@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from ..circuit import Op
 
-__all__ = ["Block", "Fusion", "fuse", "DEFAULT_WIDTH", "LEFT_MIN"]
+__all__ = ["Block", "Fusion", "fuse", "merged_transpose", "DEFAULT_WIDTH", "LEFT_MIN"]
 
 DEFAULT_WIDTH = 4
 """Qubits a block may span unless one gate spans more (see :func:`fuse`)."""
@@ -62,11 +62,12 @@ class Block:
         How it meets the state: ``"left"``, ``"right"``, ``"back"`` or ``"diag"``.
     shape : tuple of int
         The state's view for the block: ``(a, d, c)`` (left), ``(a, d)`` (right),
-        ``(rest, d)`` (back, after the transpose), or sizes of alternating
-        other/block axis runs (diag).
+        sizes of alternating other/block axis runs (diag); ``"back"``: ``(rest,
+        d)`` after the transpose, then the view before it (runs of axes that
+        move together, merged).
     perm : tuple of int
-        ``"back"``: the transpose of the ``n`` axes before the reshape;
-        ``"diag"``: the shape of the diagonal's view (2 on block axes, 1 elsewhere).
+        ``"back"``: the transpose of that view's axes; ``"diag"``: the shape of
+        the diagonal's view (2 on block axes, 1 elsewhere).
     """
 
     qubits: tuple[int, ...]
@@ -144,19 +145,20 @@ def _greedy(ops: Sequence[Op], n: int, width: int) -> list[tuple[list[int], list
     last = [-1] * n  # the latest block on each qubit
     for i, op in enumerate(ops):
         qs = op.qubits
-        b = max(last[q] for q in qs)
+        b = last[qs[0]] if len(qs) == 1 else max([last[q] for q in qs])
         if b >= 0:
-            bq = blocks[b][0]
+            bq, gates = blocks[b]
             new = [q for q in qs if q not in bq]
-            if len(bq) + len(new) <= max(width, len(bq)):
+            if not new or len(bq) + len(new) <= width:
                 bq += new
-                blocks[b][1].append(i)
-                for q in qs:
+                gates.append(i)
+                for q in new:
                     last[q] = b
                 continue
         blocks.append((list(qs), [i]))
+        b = len(blocks) - 1
         for q in qs:
-            last[q] = len(blocks) - 1
+            last[q] = b
     return _absorb_singles(blocks, n)
 
 
@@ -189,9 +191,9 @@ def _schedule(groups, ops: Sequence[Op], n: int, width: int) -> Fusion:
     diagonal: dict = {}
     blocks = []
     for qs, gates in groups:
-        diag = all(_is_diagonal(ops[i], diagonal) for i in gates)
-        axes = sorted(where[q] for q in qs)
-        order = tuple(layout[a] for a in axes)
+        diag = all([_is_diagonal(ops[i], diagonal) for i in gates])
+        axes = sorted([where[q] for q in qs])
+        order = tuple([layout[a] for a in axes])
         k = len(axes)
         d = 2**k
         if diag:
@@ -200,15 +202,39 @@ def _schedule(groups, ops: Sequence[Op], n: int, width: int) -> Fusion:
             a, c = 2 ** axes[0], 2 ** (n - 1 - axes[-1])
             mode, shape, perm = ("right", (a, d), ()) if c == 1 else ("left", (a, d, c), ())
         else:
-            rest = [a for a in range(n) if a not in set(axes)]
-            mode, shape, perm = "back", (2 ** (n - k), d), tuple(rest + axes)
-            layout = [layout[a] for a in perm]
+            inside = set(axes)
+            rest = [a for a in range(n) if a not in inside]
+            layout = [layout[a] for a in rest + axes]
             for a, q in enumerate(layout):
                 where[q] = a
+            view, perm = merged_transpose(rest + axes)
+            mode, shape = "back", (2 ** (n - k), d) + view
         pos = {q: p for p, q in enumerate(order)}
-        positions = tuple(tuple(pos[q] for q in ops[i].qubits) for i in gates)
+        positions = tuple([tuple([pos[q] for q in ops[i].qubits]) for i in gates])
         blocks.append(Block(order, tuple(gates), positions, diag, mode, shape, perm))
     return Fusion(n, width, tuple(blocks), tuple(layout))
+
+
+def merged_transpose(order: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A transpose of ``n`` qubit axes (axis ``order[i]`` goes to place ``i``) on
+    fewer, larger axes: runs of axes that stay together are merged. Returns the
+    view (sizes of the runs in input order) and the transpose of its axes.
+
+    Examples
+    --------
+    >>> merged_transpose([2, 3, 4, 0, 1])
+    ((4, 8), (1, 0))
+    """
+    runs: list[list[int]] = []
+    for a in order:
+        if runs and runs[-1][-1] + 1 == a:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    by_start = sorted(range(len(runs)), key=lambda r: runs[r][0])
+    place = {r: i for i, r in enumerate(by_start)}
+    return (tuple(2 ** len(runs[r]) for r in by_start),
+            tuple(place[r] for r in range(len(runs))))
 
 
 def _adjacent_ok(before: int, after: int) -> bool:

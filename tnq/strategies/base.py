@@ -130,8 +130,9 @@ class Estimate:
     def describe(self) -> str:
         how = "planned" if self.planned else "estimated"
         note = f" ({self.note})" if self.note else ""
+        writes = f", {self.writes:.3g} writes" if self.writes else ""
         steps = f" in {self.steps} steps" if self.steps else ""
-        return f"{self.flops:.3g} FLOPs{steps} {how}{note}"
+        return f"{self.flops:.3g} FLOPs{writes}{steps} {how}{note}"
 
 
 @dataclass(frozen=True)

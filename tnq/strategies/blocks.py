@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from autoray import do, infer_backend
+from autoray import do, get_lib_fn, infer_backend
 
 from ..circuit import Op
-from ..compile.fusion import Block, Fusion
+from ..compile.fusion import Block, Fusion, merged_transpose
 from ..contract import Evaluator, device_key, to_backend, unbind
 from ..memo import Memo
 
-__all__ = ["BlockRecipe", "apply_block", "to_qubit_order"]
+__all__ = ["BlockRecipe", "ArrayOps", "apply_block", "to_qubit_order"]
 
 LETTERS = "abcdefghijklmnopqrstuvwxy"  # block axes, then new axes; "z": a matrix's columns
 
@@ -238,28 +238,42 @@ class BlockRecipe:
         return acc
 
 
-def apply_block(psi, matrix, block: Block, n: int):
+class ArrayOps:
+    """The array functions a simulation calls per block, looked up once for the
+    backend of ``like`` (a dispatch per block would cost more than the block
+    itself on small states)."""
+
+    def __init__(self, like):
+        backend = infer_backend(like)
+        self.reshape = get_lib_fn(backend, "reshape")
+        self.matmul = get_lib_fn(backend, "matmul")
+        self.transpose = get_lib_fn(backend, "transpose")
+        self.swapaxes = get_lib_fn(backend, "swapaxes")
+
+
+def apply_block(psi, matrix, block: Block, n: int, xp: ArrayOps | None = None):
     """``psi`` (``(2**n,)`` or ``(B, 2**n)``, axes in the fusion's layout
     before ``block``) with the block's matrix applied (layout after it)."""
+    xp = xp or ArrayOps(psi)
     lead = tuple(psi.shape[:-1])
     mode = block.mode
     if mode == "diag":
-        t = do("reshape", psi, lead + block.shape)
-        out = t * do("reshape", matrix, tuple(matrix.shape[:-1]) + block.perm)
-        return do("reshape", out, tuple(out.shape[:out.ndim - len(block.shape)]) + (2**n,))
+        t = xp.reshape(psi, lead + block.shape)
+        out = t * xp.reshape(matrix, tuple(matrix.shape[:-1]) + block.perm)
+        return xp.reshape(out, tuple(out.shape[:out.ndim - len(block.shape)]) + (2**n,))
     if mode == "left":
-        t = do("reshape", psi, lead + block.shape)
-        out = do("matmul", matrix if matrix.ndim == 2 else matrix[:, None], t)
-        return do("reshape", out, tuple(out.shape[:-3]) + (2**n,))
+        t = xp.reshape(psi, lead + block.shape)
+        out = xp.matmul(matrix if matrix.ndim == 2 else matrix[:, None], t)
+        return xp.reshape(out, tuple(out.shape[:-3]) + (2**n,))
     if mode == "back":
         b = len(lead)
-        t = do("reshape", psi, lead + (2,) * n)
-        t = do("transpose", t, tuple(range(b)) + tuple(b + p for p in block.perm))
-        t = do("reshape", t, lead + block.shape)
+        t = xp.reshape(psi, lead + block.shape[2:])
+        t = xp.transpose(t, tuple(range(b)) + tuple(b + p for p in block.perm))
+        t = xp.reshape(t, lead + block.shape[:2])
     else:
-        t = do("reshape", psi, lead + block.shape)
-    out = do("matmul", t, do("swapaxes", matrix, -1, -2))
-    return do("reshape", out, tuple(out.shape[:-2]) + (2**n,))
+        t = xp.reshape(psi, lead + block.shape)
+    out = xp.matmul(t, xp.swapaxes(matrix, -1, -2))
+    return xp.reshape(out, tuple(out.shape[:-2]) + (2**n,))
 
 
 def to_qubit_order(psi, fusion: Fusion):
@@ -269,8 +283,9 @@ def to_qubit_order(psi, fusion: Fusion):
     if layout == tuple(range(n)):
         return psi
     where = {q: a for a, q in enumerate(layout)}
+    view, perm = merged_transpose([where[q] for q in range(n)])
     lead = tuple(psi.shape[:-1])
     b = len(lead)
-    t = do("reshape", psi, lead + (2,) * n)
-    t = do("transpose", t, tuple(range(b)) + tuple(b + where[q] for q in range(n)))
+    t = do("reshape", psi, lead + view)
+    t = do("transpose", t, tuple(range(b)) + tuple(b + p for p in perm))
     return do("reshape", t, lead + (2**n,))

@@ -36,16 +36,21 @@ from .base import (
     TermOperators,
     probabilities_cost,
 )
-from .blocks import BlockRecipe, apply_block, to_qubit_order
+from .blocks import ArrayOps, BlockRecipe, apply_block, to_qubit_order
 from .networks import DENSE_SAMPLE_QUBITS, sample_in_chunks
 from .state import state_expectation
 
-__all__ = ["StateVectorStrategy", "WORKING_STATES"]
+__all__ = ["StateVectorStrategy", "WORKING_STATES", "CACHED_STATE"]
 
 WORKING_STATES = 4
 """States (of one parameter vector) a call may hold at once: the state, a
 transposed copy, a product and its conjugate; ``auto`` considers this strategy
 only when that many fit ``max_memory``."""
+
+
+CACHED_STATE = 2**18
+"""Amplitudes (4 MiB in complex128) up to which a state is taken to stay in
+cache: beyond, every state a call writes counts as memory-bound writes."""
 
 
 class StateVectorStrategy(Strategy):
@@ -99,8 +104,19 @@ class StateVectorStrategy(Strategy):
         note = (f"{len(s.ops)} gates in {len(f.blocks)} blocks; a {n}-qubit state needs "
                 f"{format_bytes(memory)}")
         steps = len(f.blocks) + sum(len(g.steps) for g in self.recipe.groups) + len(supports)
-        moved = sum(b.mode in ("back", "diag") for b in f.blocks)  # transposed or memory-bound
-        return Estimate(flops, memory, True, note, steps=steps, writes=moved * pow2(n))
+        return Estimate(flops, memory, True, note, steps=steps, writes=self._writes(supports))
+
+    def _writes(self, supports) -> float:
+        """States written (each block's product, transposed copies, the conjugate
+        and the copies reduced density matrices of scattered supports make),
+        counted only for states beyond :data:`CACHED_STATE`: smaller ones stay
+        in cache, where the products' FLOPs are the cost."""
+        n = self.setup.num_qubits
+        if 2**n <= CACHED_STATE:
+            return 0.0
+        moved = sum(2 if b.mode == "back" else 1 for b in self.fusion.blocks)
+        scattered = sum(2 for sp in supports if sp[-1] - sp[0] + 1 != len(sp))
+        return (moved + scattered + 1) * pow2(n)
 
     def prepare(self) -> None:
         """Nothing to plan: the blocks were made with the strategy."""
@@ -128,8 +144,9 @@ class StateVectorStrategy(Strategy):
             n = self.setup.num_qubits
             psi = np.zeros(2**n, dtype=self.setup.dtype)
             psi[0] = 1.0
+            xp = ArrayOps(psi)
             for b in range(self._prefix):
-                psi = apply_block(psi, self.recipe.constant[b], self.fusion.blocks[b], n)
+                psi = apply_block(psi, self.recipe.constant[b], self.fusion.blocks[b], n, xp)
             return psi
 
         start = self._start.get("numpy", numpy_state)
@@ -143,8 +160,9 @@ class StateVectorStrategy(Strategy):
         blocks = self.fusion.blocks
         if self._prefix < len(blocks):
             matrices = self.recipe.matrices(e.tables(values, shifts), values.vals)
+            xp = ArrayOps(psi)
             for b in range(self._prefix, len(blocks)):
-                psi = apply_block(psi, matrices[b], blocks[b], n)
+                psi = apply_block(psi, matrices[b], blocks[b], n, xp)
         psi = to_qubit_order(psi, self.fusion)
         if batch is not None and len(psi.shape) == 1:  # nothing varies: one state for all
             psi = do("broadcast_to", psi[None], (batch, 2**n))
