@@ -23,6 +23,9 @@ EXTRAS = {
     "qiskit": ("qiskit", "qiskit"),
     "qiskit_aer": ("qiskit-aer", "qiskit"),
     "quimb": ("quimb", "quimb"),
+    "dask": ("dask", "dask"),
+    "distributed": ("dask", "dask"),
+    "matplotlib": ("matplotlib", "plot"),
 }
 """Top-level module name -> (pip package, the tnq extra that installs it), as
 in pyproject.toml's ``[project.optional-dependencies]``."""
