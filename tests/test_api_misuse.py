@@ -381,3 +381,53 @@ def test_to_qasm_refuses_values_it_cannot_write(params, match):
         tnq.to_qasm(c, params=params)
     with pytest.raises(tnq.ParameterError, match="tnq.Circuit"):
         tnq.to_qasm("x")
+
+
+def _two_kinds():
+    th = tnq.parameters(2)
+    return tnq.compile(tnq.Circuit(2).ry(0, th[0]).cx(0, 1).rx(1, th[1]), "Z0 Z1",
+                       strategy="state")
+
+
+def test_booleans_are_not_parameters():
+    program = _two_kinds()
+    with pytest.raises(tnq.ParameterError, match="booleans"):
+        program([True, False])
+    with pytest.raises(tnq.ParameterError, match="dtype bool"):
+        program(np.array([True, False]))
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_non_finite_parameters_on_every_backend(backend):
+    program = _two_kinds()
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        bad = torch.tensor([0.1, float("nan")], dtype=torch.float64)
+        flags = torch.tensor([True, False])
+        with pytest.raises(tnq.ParameterError, match="dtype torch.bool"):
+            program(flags)
+    else:
+        jnp = pytest.importorskip("jax.numpy")
+        bad = jnp.array([0.1, jnp.inf])
+    with pytest.raises(tnq.ParameterError, match=r"params\[1\] is (nan|inf); expected finite"):
+        program(bad)
+
+
+@pytest.mark.parametrize("shifts, match", [
+    ([1], "must be a dict"),
+    ({0: "x"}, r"shifts\[0\] must be real numbers"),
+    ({5: np.zeros((1, 1, 1))}, r"key 5 is not a gate kind's position; expected an integer "
+                               r"in \[0, 2\)"),
+    ({True: np.zeros((1, 1, 1))}, "key True"),
+    ({0: np.zeros((2, 3, 1))}, r"shape \(2, 3, 1\); expected \(batch, 1, 1\)"),
+    ({0: np.full((1, 1, 1), np.nan)}, r"shifts\[0\]\[\(0, 0, 0\)\] is nan"),
+])
+def test_bad_shifts_name_what_is_expected(shifts, match):
+    with pytest.raises(tnq.ParameterError, match=match):
+        _two_kinds().evaluate(np.zeros(2), shifts=shifts)
+
+
+def test_good_shifts_shift():
+    program = _two_kinds()
+    shifted = program.evaluate(np.zeros(2), shifts={0: np.full((1, 1, 1), 0.3)}).value
+    np.testing.assert_allclose(shifted, [program(np.array([0.3, 0.0]))], atol=1e-12)

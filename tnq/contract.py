@@ -90,6 +90,22 @@ def transformation(x) -> str | None:
     return None
 
 
+def _has_bool(x) -> bool:
+    """Whether a list, tuple or scalar of a call's numbers holds a boolean."""
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    return isinstance(x, (list, tuple)) and any(_has_bool(v) for v in x)
+
+
+def _check_finite(x: np.ndarray, finite: np.ndarray, name: str) -> None:
+    """A ParameterError naming the first entry of ``x`` that is not finite."""
+    bad = np.argwhere(~finite)
+    if bad.size:
+        at = tuple(int(i) for i in bad[0])
+        where = at[0] if len(at) == 1 else at
+        raise ParameterError(f"{name}[{where}] is {x[at]}; expected finite values")
+
+
 def to_numpy(x) -> np.ndarray:
     """``x`` as a numpy array (a torch tensor detached and moved to the CPU)."""
     if infer_backend(x) == "torch":
@@ -276,6 +292,8 @@ class Evaluator:
                                      f"of shape ({n},) or (batch, {n})")
             return None
         if isinstance(x, (list, tuple, numbers.Number)):
+            if _has_bool(x):
+                raise ParameterError(f"{name} must be real numbers, got booleans in {x!r}")
             try:
                 x = np.asarray(x, dtype=float)
             except (TypeError, ValueError, OverflowError):
@@ -284,17 +302,20 @@ class Evaluator:
         if len(shape) not in (1, 2) or shape[-1] != n or (len(shape) == 2 and shape[0] < 1):
             raise ParameterError(f"{name} has shape {shape}; expected ({n},) or (batch, {n}) "
                                  "for this circuit")
-        if "complex" in str(getattr(x, "dtype", "")):
+        dtype = str(getattr(x, "dtype", ""))
+        if "complex" in dtype:
             raise ParameterError(f"{name} must be real, got dtype {x.dtype}")
         if isinstance(x, np.ndarray):
             if not np.issubdtype(x.dtype, np.number):
                 raise ParameterError(f"{name} must be real numbers, got dtype {x.dtype}")
-            bad = np.argwhere(~np.isfinite(x))
-            if bad.size:
-                at = tuple(int(i) for i in bad[0])
-                where = at[0] if len(at) == 1 else at
-                raise ParameterError(f"{name}[{where}] is {x[at]}; expected finite values")
+            _check_finite(x, np.isfinite(x), name)
             return x.astype(self.real_dtype, copy=False)
+        if "bool" in dtype:
+            raise ParameterError(f"{name} must be real numbers, got dtype {dtype}")
+        if transformation(x) is None:  # concrete: checked (a traced array cannot be)
+            finite = do("isfinite", x)
+            if not bool(do("all", finite)):
+                _check_finite(to_numpy(x), to_numpy(finite), name)
         return do("astype", x, self.real_dtype)
 
     def _on_backend(self, vals) -> tuple:
@@ -313,12 +334,38 @@ class Evaluator:
         checked and moved to the values' backend (see :meth:`tables`)."""
         if not shifts:
             return values.batch, shifts
+        shifts = self._check_shifts(shifts)
         sizes = {s.shape[0] for s in shifts.values()}
         if len(sizes) != 1 or (values.batch is not None and sizes != {values.batch}):
             raise ParameterError(f"shift batches {sorted(sizes)} do not match the "
                                  f"parameter batch {values.batch}")
         return sizes.pop(), {j: to_backend(np.asarray(s, dtype=self.real_dtype), values.vals)
                              for j, s in shifts.items()}
+
+    def _check_shifts(self, shifts) -> dict:
+        """``shifts`` as numpy arrays, each ``(B, k, p)`` for its kind's ``k``
+        gates of ``p`` parameters; a clear error for anything else."""
+        if not isinstance(shifts, dict):
+            raise ParameterError(f"shifts must be a dict mapping a gate kind's position to "
+                                 f"a (batch, gates, params) array, got {type(shifts).__name__}")
+        out = {}
+        for j, s in shifts.items():
+            if isinstance(j, bool) or not isinstance(j, numbers.Integral) \
+                    or not 0 <= int(j) < len(self.kinds):
+                raise ParameterError(f"shifts: key {j!r} is not a gate kind's position; "
+                                     f"expected an integer in [0, {len(self.kinds)})")
+            kind = self.kinds[j]
+            want = (len(kind.ops), self.ops[kind.ops[0]].gate.num_params)
+            try:
+                a = np.asarray(to_numpy(s), dtype=float)
+            except (TypeError, ValueError):
+                raise ParameterError(f"shifts[{j}] must be real numbers, got {s!r}") from None
+            if a.ndim != 3 or a.shape[1:] != want or a.shape[0] < 1:
+                raise ParameterError(f"shifts[{j}] has shape {a.shape}; expected (batch, "
+                                     f"{want[0]}, {want[1]})")
+            _check_finite(a, np.isfinite(a), f"shifts[{j}]")
+            out[j] = a
+        return out
 
     def tables(self, values: Values, shifts: dict | None = None) -> list:
         """Every symbolic kind's gate tensors, stacked: ``(k, *shape)``, or
