@@ -206,6 +206,12 @@ class Program:
         return self._setup.progress
 
     @property
+    def setup(self) -> Setup:
+        """What the strategy was built from: operations, evaluator, grouped terms
+        and options (structure only; used by tnq's adjoint gradients)."""
+        return self._setup
+
+    @property
     def evaluator(self) -> Evaluator:
         """How gate arrays are built from the numbers of a call (see :mod:`tnq.contract`)."""
         return self._setup.evaluator
