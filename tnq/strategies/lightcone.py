@@ -282,9 +282,9 @@ class LightconeStrategy(ClosedNetworkOutputs, Strategy):
         plus its constant."""
         e = self.evaluator
         batch, shifts = e.shifts(values, shifts)
-        tables = e.tables(values, shifts)
         kinds = values.batched | frozenset(shifts or ())
-        plans = self.group_plans(kinds, batch or 1)
+        plans = self.group_plans(kinds, batch or 1)  # the memory guard, before any table
+        tables = e.tables(values, shifts)
         consts = e.constants(values.vals)
         terms = self.terms
         assert terms is not None
