@@ -67,7 +67,7 @@ class Program:
                  optimize="auto", max_memory: int | None = None, dtype: str = "complex128",
                  cache: PathCache | None = None, max_bond: int | None = None,
                  cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
-                 progress: bool = True):
+                 progress: bool = True, threshold: float | None = None):
         if not isinstance(circuit, Circuit):
             raise CompileError(f"expected a tnq.Circuit, got {type(circuit).__name__}")
         if not isinstance(strategy, str) or strategy not in STRATEGIES:
@@ -79,6 +79,7 @@ class Program:
             max_memory = checks.positive_bytes(max_memory, "max_memory")
         check_optimize(optimize)
         _check_mps_options(max_bond, cutoff, min_fidelity)
+        _check_threshold(threshold)
         if not isinstance(progress, (bool, np.bool_)):
             raise CompileError(f"progress must be True or False, got {progress!r}")
         if circuit.num_qubits == 0:
@@ -94,7 +95,8 @@ class Program:
             terms=group_terms(observables) if observables else None,
             optimize=optimize, max_memory=int(max_memory or default_max_memory()),
             dtype=dtype, cache=cache, max_bond=None if max_bond is None else int(max_bond),
-            cutoff=float(cutoff), min_fidelity=min_fidelity, progress=bool(progress))
+            cutoff=float(cutoff), min_fidelity=min_fidelity, progress=bool(progress),
+            threshold=None if threshold is None else float(threshold))
         self._setup, self._layout, self._vector = setup, layout, vector
         self._strategy, self._reason = choose(setup, strategy)
         self._derived = Memo(32, travel=False)
@@ -199,6 +201,12 @@ class Program:
     @property
     def cutoff(self) -> float:
         return self._setup.cutoff
+
+    @property
+    def threshold(self) -> float | None:
+        """``pauli``: the fraction of the observable's 1-norm under which Pauli
+        strings are dropped (None: not given)."""
+        return self._setup.threshold
 
     @property
     def progress(self) -> bool:
@@ -566,6 +574,14 @@ def _max_flops(max_flops) -> float:
     return float(max_flops)
 
 
+def _check_threshold(threshold) -> None:
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(
+            threshold, (int, float, np.integer, np.floating)) or not 0 <= threshold < 1):
+        raise CompileError(f"threshold must be a number in [0, 1) (the fraction of the "
+                           f"observable's 1-norm under which strategy 'pauli' drops Pauli "
+                           f"strings) or None, got {threshold!r}")
+
+
 def _check_mps_options(max_bond, cutoff, min_fidelity) -> None:
     if max_bond is not None and (isinstance(max_bond, bool) or not isinstance(
             max_bond, (int, np.integer)) or max_bond < 1):
@@ -591,7 +607,7 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
             max_memory: int | None = None, dtype: str = "complex128",
             cache: PathCache | None = None, max_bond: int | None = None,
             cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
-            progress: bool = True) -> Program:
+            progress: bool = True, threshold: float | None = None) -> Program:
     """Compile ``circuit`` (and optionally an observable) into a :class:`Program`.
 
     Parameters
@@ -629,6 +645,12 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
         Show a progress bar (tqdm, on stderr, cleared when done) for work
         estimated to take more than a couple of seconds: path searches,
         lightcone groups, samples, MPS sweeps (default True; False: never).
+    threshold : float, optional
+        ``pauli`` (Pauli propagation, for circuits whose lightcones are too
+        wide): drop Pauli strings whose coefficient is under this fraction of
+        the observable's 1-norm; each result carries a bound on the error
+        (:meth:`Program.evaluate`). ``"auto"`` considers ``"pauli"`` only when
+        it is given (it never approximates unasked); ``0`` is exact.
 
     Examples
     --------
@@ -641,6 +663,7 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     """
     return Program(circuit, observable, strategy=strategy, optimize=optimize,
                    max_memory=max_memory, dtype=dtype, cache=cache, max_bond=max_bond,
-                   cutoff=cutoff, min_fidelity=min_fidelity, progress=progress)
+                   cutoff=cutoff, min_fidelity=min_fidelity, progress=progress,
+                   threshold=threshold)
 
 

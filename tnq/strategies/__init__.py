@@ -8,15 +8,18 @@ write its module and list its class in :data:`REGISTRY`; the planner
 from .base import OUTPUTS, TRANSFORMS, Estimate, Result, Setup, Strategy
 from .lightcone import LightconeStrategy
 from .mps import MpsStrategy
+from .pauli import PauliStrategy
 from .state import StateStrategy
 from .statevector import StateVectorStrategy
 
 __all__ = ["REGISTRY", "OUTPUTS", "TRANSFORMS", "Estimate", "Result", "Setup", "Strategy",
            "StateStrategy", "StateVectorStrategy", "LightconeStrategy", "MpsStrategy",
+           "PauliStrategy",
            "supporting"]
 
 REGISTRY: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (StateStrategy, LightconeStrategy, MpsStrategy, StateVectorStrategy)
+    cls.name: cls for cls in (StateStrategy, LightconeStrategy, MpsStrategy, StateVectorStrategy,
+                              PauliStrategy)
 }
 """Every strategy by name, in the order ``auto`` breaks ties."""
 
