@@ -1,7 +1,8 @@
 """tnq: tensor-network simulation of variational quantum circuits."""
 
-from .api import amplitude, expectation, probabilities, sample, state
+from .api import amplitude, compile, expectation, probabilities, sample, state
 from .circuit import Circuit, Op
+from .distributed import DistributedProgram, distribute
 from .errors import (
     CircuitError,
     CompileError,
@@ -27,8 +28,9 @@ from .gradients import (
 )
 from .observables import DenseOperator, Observable, PauliString, X, Y, Z, observable
 from .plan import PathCache, Plan
-from .program import Program, Result, compile
+from .program import Program, Result
 from .qasm import from_qasm, to_qasm
+from .qiskit import from_qiskit, to_qiskit
 from .symbols import Symbol, SymbolVector, inputs, parameters
 
 __version__ = "0.1.0"
@@ -41,7 +43,7 @@ def __getattr__(name: str):
 
         return TorchLayer
     if name == "QiskitExecutor":
-        from .gradients.qiskit import QiskitExecutor
+        from .qiskit import QiskitExecutor
 
         return QiskitExecutor
     raise AttributeError(f"module 'tnq' has no attribute {name!r}")
@@ -51,11 +53,12 @@ __all__ = [
     "parameters", "inputs", "Symbol", "SymbolVector",
     "observable", "Observable", "PauliString", "DenseOperator", "X", "Y", "Z",
     "compile", "Program", "expectation", "amplitude", "state",
-    "probabilities", "sample", "from_qasm", "to_qasm", "Plan", "PathCache",
+    "probabilities", "sample", "from_qasm", "to_qasm", "from_qiskit", "to_qiskit",
+    "Plan", "PathCache",
     "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
     "CompileError", "MemoryLimitError", "GradientError", "ExecutorError", "UnsupportedError",
     "MissingDependencyError", "CostLimitError",
     "Result",
     "value_and_grad", "param_shift", "Gradient", "Executor", "TnqExecutor",
-    "measurement_settings",
+    "measurement_settings", "distribute", "DistributedProgram",
 ]

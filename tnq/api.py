@@ -14,9 +14,44 @@ from collections.abc import Sequence
 import numpy as np
 
 from .circuit import Circuit
-from .program import MAX_SAMPLE_FLOPS, compile
+from .plan import PathCache
+from .program import DEFAULT_CUTOFF, MAX_SAMPLE_FLOPS, Program
+from .program import compile as compile_program
 
-__all__ = ["expectation", "amplitude", "state", "probabilities", "sample"]
+__all__ = ["expectation", "amplitude", "state", "probabilities", "sample", "compile"]
+
+
+def compile(circuit: Circuit, observable=None, *, client=None,
+            chunk_size: int | None = None, strategy: str = "auto", optimize="auto",
+            max_memory: int | None = None, dtype: str = "complex128",
+            cache: PathCache | None = None, max_bond: int | None = None,
+            cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
+            progress: bool = True):
+    """:func:`tnq.program.compile`, run on a Dask cluster when ``client`` is given.
+
+    Without ``client`` it returns the
+    :class:`~tnq.Program` and Dask is never imported. With a
+    ``dask.distributed.Client`` (or a scheduler address) it returns
+    ``tnq.distribute(program, client, chunk_size=chunk_size)``: a
+    :class:`~tnq.distributed.DistributedProgram` that runs batches and
+    parameter-shift circuits on the cluster (see docs/scaling.md). The other
+    options are :func:`tnq.program.compile`'s.
+
+    Examples
+    --------
+    >>> import tnq
+    >>> tnq.compile(tnq.Circuit(2).h(0).cx(0, 1), "Z0 Z1")
+    Program(num_qubits=2, gates=2, observable='Z0 Z1')
+    """
+    program: Program = compile_program(
+        circuit, observable, strategy=strategy, optimize=optimize, max_memory=max_memory,
+        dtype=dtype, cache=cache, max_bond=max_bond, cutoff=cutoff, min_fidelity=min_fidelity,
+        progress=progress)
+    if client is None:
+        return program
+    from .distributed import distribute
+
+    return distribute(program, client, chunk_size=chunk_size)
 
 
 def expectation(circuit: Circuit, observable, *, params=None, inputs=None,
@@ -31,7 +66,7 @@ def expectation(circuit: Circuit, observable, *, params=None, inputs=None,
     >>> float(tnq.expectation(c, "Z0 Z1 - X0 X1"))
     0.0
     """
-    program = compile(circuit, observable, strategy=strategy, optimize=optimize,
+    program = compile_program(circuit, observable, strategy=strategy, optimize=optimize,
                       max_memory=max_memory, dtype=dtype, progress=progress)
     return program(params, inputs)
 
@@ -50,7 +85,7 @@ def amplitude(circuit: Circuit, bits, *, params=None, inputs=None, optimize="aut
     >>> round(abs(complex(tnq.amplitude(c, "1" * 150))) ** 2, 12)
     0.5
     """
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
+    program = compile_program(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
                       progress=progress)
     return program.amplitude(bits, params, inputs)
 
@@ -58,7 +93,7 @@ def amplitude(circuit: Circuit, bits, *, params=None, inputs=None, optimize="aut
 def state(circuit: Circuit, *, params=None, inputs=None, optimize="auto",
           max_memory: int | None = None, dtype: str = "complex128", progress: bool = True):
     """The full state vector (``2**n`` entries; refused above ``max_memory``)."""
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
+    program = compile_program(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
                       progress=progress)
     return program.state(params, inputs)
 
@@ -67,7 +102,7 @@ def probabilities(circuit: Circuit, *, qubits: Sequence[int] | None = None, para
                   inputs=None, optimize="auto", max_memory: int | None = None,
                   dtype: str = "complex128", progress: bool = True):
     """Outcome probabilities of ``qubits`` (all by default), qubit order as given."""
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
+    program = compile_program(circuit, optimize=optimize, max_memory=max_memory, dtype=dtype,
                       progress=progress)
     return program.probabilities(params, inputs, qubits=qubits)
 
@@ -90,6 +125,6 @@ def sample(circuit: Circuit, shots: int, *, params=None, inputs=None, seed=None,
     >>> bits.tolist()
     [[0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0]]
     """
-    program = compile(circuit, optimize=optimize, max_memory=max_memory, strategy=strategy,
+    program = compile_program(circuit, optimize=optimize, max_memory=max_memory, strategy=strategy,
                       max_bond=max_bond, progress=progress)
     return program.sample(shots, params, inputs, seed=seed, max_flops=max_flops)

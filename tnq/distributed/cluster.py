@@ -1,0 +1,111 @@
+"""The Dask side: a client, the Program scattered to it once, tasks run and gathered.
+
+Only this module talks to Dask, and it imports ``distributed`` only when a
+client is given (``pip install "tnq[dask]"``). A call's tasks are submitted
+together and gathered as they complete (with a progress bar for long calls).
+Tasks are pure, so Dask may rerun one on another worker when its worker
+dies; a task whose workers keep dying (Dask's ``allowed-failures``, most
+often a worker running out of memory) is reported as a
+:class:`~tnq.MemoryLimitError` naming the chunk size and how to shrink it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import progress
+from ..errors import CompileError, MemoryLimitError, ParameterError, TnqError
+from ..optional import require
+
+__all__ = ["Cluster", "DistributedError"]
+
+RETRIES = 1
+"""Reruns of a task that raised an unexpected (non-tnq) exception on a worker.
+Lost workers are handled by Dask's scheduler (``allowed-failures``), not here."""
+
+
+class DistributedError(TnqError, RuntimeError):
+    """A distributed call could not finish: it timed out, or the cluster lost
+    what it needed."""
+
+
+class Cluster:
+    """A ``dask.distributed.Client`` (or a scheduler address to connect to) and
+    what tnq asks of it: threads, worker memory, scatter, run tasks."""
+
+    def __init__(self, client):
+        distributed = require("distributed", "tnq.distributed")
+        if isinstance(client, str):
+            client = distributed.Client(client)
+        if not isinstance(client, distributed.Client):
+            raise ParameterError(f"client must be a dask.distributed.Client or a scheduler "
+                                 f"address such as 'tcp://host:8786', got "
+                                 f"{type(client).__name__}")
+        self.client = client
+        self._distributed = distributed
+
+    def threads(self) -> int:
+        """Worker threads in the cluster now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def worker_memory(self) -> int | None:
+        """The smallest worker memory limit in bytes (None: no limits set)."""
+        limits = [w.get("memory_limit") or 0
+                  for w in self.client.scheduler_info()["workers"].values()]
+        limits = [m for m in limits if m > 0]
+        return min(limits) if limits else None
+
+    def scatter(self, obj: Any, what: str) -> Any:
+        """``obj`` sent to every worker once; a future that tasks take by reference."""
+        try:
+            pickle.dumps(obj)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure is reported
+            raise CompileError(f"{what} cannot be sent to the workers: it does not pickle "
+                               f"({type(exc).__name__}: {exc})") from None
+        return self.client.scatter(obj, broadcast=True, hash=False)
+
+    def alive(self, future: Any) -> bool:
+        return future.status == "finished"
+
+    def run(self, fn: Callable, calls: Sequence[tuple], *, rows: Sequence[int], what: str,
+            show: bool, seconds: float | None, timeout: float | None) -> list:
+        """``fn(*args)`` for every ``args`` of ``calls`` on the cluster, results in
+        order; ``rows[i]`` is the number of rows of task ``i`` (for messages)."""
+        futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES)
+                   for args in calls]
+        start = time.perf_counter()
+        try:
+            with progress.bar(len(futures), what, show=show, seconds=seconds,
+                              unit="task") as bar:
+                done = self._distributed.as_completed(futures, timeout=timeout)
+                for future in done:
+                    if future.status == "error":
+                        self._raise(future, futures, rows, what)
+                    bar.update(1)
+            return self.client.gather(futures)
+        except self._distributed.TimeoutError:
+            raise DistributedError(
+                f"{what}: {len(futures)} tasks did not finish within timeout={timeout} s "
+                f"(waited {time.perf_counter() - start:.1f} s); the cluster may have too few "
+                "workers left, or pass a larger timeout=") from None
+        finally:
+            for f in futures:
+                if f.status == "pending":
+                    f.cancel()
+
+    def _raise(self, future: Any, futures: list, rows: Sequence[int], what: str) -> None:
+        exc = future.exception()
+        if isinstance(exc, TnqError):
+            raise exc
+        if isinstance(exc, self._distributed.KilledWorker):
+            n = rows[futures.index(future)]
+            raise MemoryLimitError(
+                f"{what}: a task of {n} rows was lost with every worker that ran it "
+                f"(Dask's allowed-failures); a worker most likely ran out of memory. "
+                f"Pass a smaller chunk_size= (e.g. {max(1, n // 4)}) to tnq.distribute or "
+                "tnq.compile(client=...), compile with a smaller max_memory=, or start "
+                "workers with more memory") from exc
+        raise exc

@@ -1,0 +1,123 @@
+"""What a worker runs: pure functions of a Program and a chunk of numbers.
+
+Each takes the Program (scattered once; a worker holds it by reference) and
+numpy arrays, and returns numpy arrays, so a task rerun on another worker
+after a failure gives the same result. Nothing here imports Dask, and no task
+searches a contraction path: the Program carries its plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..circuit import Circuit, Op
+from ..contract import to_numpy
+from ..gradients.executors import Executor, TnqExecutor
+from ..gradients.measure import check_counts, measurement_settings
+from ..gradients.shift import ShiftTable, shift_table
+from ..optional import require
+from ..program import Program
+from ..symbols import Symbol
+
+__all__ = ["values", "vjp", "shifted_values", "shifted_estimates"]
+
+
+def values(program: Program, params, inputs) -> np.ndarray:
+    """The Program's values for a chunk of rows."""
+    return np.asarray(to_numpy(program(params, inputs)))
+
+
+def vjp(program: Program, params, inputs, cotangent: np.ndarray,
+        wrt: tuple[bool, bool]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Values of a chunk and the vector-Jacobian products ``cotangent . d values /
+    d params`` (and ``/ d inputs``), by torch autograd on the worker.
+
+    A parameter vector shared by the chunk's rows gets one ``(P,)`` product
+    (the chunk's share of the sum over rows); batched ones one row each.
+    """
+    torch = require("torch", "gradients through a tnq.distributed call")
+    real = getattr(torch, program.evaluator.real_dtype)
+
+    def tensor(x, grad: bool):
+        if x is None:
+            return None
+        return torch.as_tensor(np.asarray(x), dtype=real).requires_grad_(grad)
+
+    p, x = tensor(params, wrt[0]), tensor(inputs, wrt[1])
+    value = program(p, x)
+    leaves = [t for t, w in zip((p, x), wrt) if w and t is not None]
+    grads = torch.autograd.grad(value, leaves, grad_outputs=torch.as_tensor(
+        cotangent, dtype=value.dtype), allow_unused=True) if leaves else ()
+    found = iter(grads)
+    out: list[np.ndarray | None] = []
+    for t, w in zip((p, x), wrt):
+        if not w or t is None:
+            out.append(None)
+            continue
+        g = next(found)
+        out.append(np.zeros(tuple(t.shape)) if g is None else g.numpy())
+    return value.detach().numpy(), out[0], out[1]
+
+
+def shifted_values(program: Program, params, inputs, start: int, stop: int) -> np.ndarray:
+    """Exact values of rows ``start:stop`` of the Program's parameter-shift
+    table (row 0: unshifted), as one batched evaluation."""
+    table = program.derived("shift-table", lambda: shift_table(program))
+    e = program.evaluator
+    trainable = [j for j, kind in enumerate(e.kinds) if "param" in kind.uses]
+    if not trainable:
+        return np.asarray(to_numpy(program(params, inputs))).reshape(
+            (1,) + program.value_shape)
+    rows = np.arange(start, stop)
+    shifts = {j: np.zeros((len(rows),) + e.kinds[j].src.shape) for j in trainable}
+    for b, r in enumerate(rows):
+        if table.kind[r] >= 0:
+            shifts[table.kind[r]][b, table.row[r], table.col[r]] = table.shift[r]
+    return np.asarray(to_numpy(program.evaluate(params, inputs, shifts=shifts).value))
+
+
+def shifted_estimates(program: Program, params, inputs, start: int, stop: int, shots: int,
+                      executor: Executor | None, seed: int | None
+                      ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Estimates (and their variances) of rows ``start:stop`` of the shift
+    table from ``shots`` per measurement setting, drawn by ``executor`` with
+    ``seed``; and the number of circuits run."""
+    table = program.derived("shift-table", lambda: shift_table(program))
+    observables = program.observable
+    settings, constant = measurement_settings(
+        list(observables) if isinstance(observables, tuple) else observables)
+    n = program.num_qubits
+    circuits = [s.rotate(c) for c in _shifted_circuits(program, table, params, inputs,
+                                                         range(start, stop))
+                for s in settings]
+    runner = executor if executor is not None else TnqExecutor()
+    counts = check_counts(runner.run(circuits, shots, seed), circuits, shots) \
+        if settings else []
+    est = np.zeros((stop - start,) + program.value_shape) + constant
+    var = np.zeros_like(est)
+    for i, c in enumerate(counts):
+        mean, v = settings[i % len(settings)].estimate(c, n)
+        est[i // len(settings)] += mean
+        var[i // len(settings)] += v
+    return est, var, len(circuits)
+
+
+def _shifted_circuits(program: Program, table: ShiftTable, params, inputs,
+                      rows: Sequence[int]) -> list[Circuit]:
+    """The bound circuits of the table's ``rows``."""
+    e, n = program.evaluator, program.num_qubits
+    base = [Op(op.name, op.qubits, tuple(float(p.value(params, inputs)) if isinstance(p, Symbol)
+                                         else float(p) for p in op.params), op.matrix)
+            for op in e.ops]
+    out = []
+    for r in rows:
+        ops = base
+        if table.kind[r] >= 0:
+            i = e.kinds[table.kind[r]].ops[table.row[r]]
+            numbers = list(base[i].params)
+            numbers[table.col[r]] = float(numbers[table.col[r]] + table.shift[r])
+            ops = base[:i] + [Op(base[i].name, base[i].qubits, tuple(numbers))] + base[i + 1:]
+        out.append(Circuit._from_ops(n, ops))
+    return out
