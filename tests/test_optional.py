@@ -99,7 +99,7 @@ def test_features_name_the_missing_package_and_extra():
         "grad torch": "tnq.value_and_grad(backend='torch') needs torch: "
                       'pip install "tnq[torch]"',
         "grad jax": "tnq.value_and_grad(backend='jax') needs jax: pip install \"tnq[jax]\"",
-        "to_qiskit": 'tnq.gradients.to_qiskit needs qiskit: pip install "tnq[qiskit]"',
+        "to_qiskit": 'tnq.to_qiskit needs qiskit: pip install "tnq[qiskit]"',
         "QiskitExecutor": 'tnq.QiskitExecutor needs qiskit: pip install "tnq[qiskit]"',
         "to_quimb": 'tnq.mps.MPS.to_quimb needs quimb: pip install "tnq[quimb]"',
         "like torch": "like='torch' needs torch: pip install \"tnq[torch]\"",

@@ -385,7 +385,13 @@ def parse(text: str) -> Observable:
 
 
 def observable(obj: object) -> Observable:
-    """Coerce text, a term, a sum, or a sequence of those to an :class:`Observable`."""
+    """Coerce text, a term, a sum, or a sequence of those to an :class:`Observable`.
+
+    Qiskit's ``SparsePauliOp``, ``Pauli`` and ``SparseObservable`` are taken
+    too, with Qiskit's little-endian labels (the last character of ``"XZ"``
+    acts on qubit 0); a ``SparseObservable``'s projectors (``0``, ``1``,
+    ``+``, ``-``, ``r``, ``l``) become sums of Pauli strings.
+    """
     if isinstance(obj, Observable):
         return obj
     if isinstance(obj, (PauliString, DenseOperator)):
@@ -396,8 +402,86 @@ def observable(obj: object) -> Observable:
         return Observable((PauliString((), _coeff(obj, "constant term")),))
     if isinstance(obj, Sequence) and not isinstance(obj, (bytes, bytearray)):
         return Observable(tuple(t for o in obj for t in observable(o).terms))
+    terms = _qiskit_terms(obj)
+    if terms is not None:
+        return Observable(terms)
     raise ObservableError(f"cannot make an observable from {obj!r} ({type(obj).__name__}); "
                           "expected text like 'Z0 Z1 + 0.5*X2', a PauliString, "
-                          "DenseOperator, Observable or a list of them")
+                          "DenseOperator, Observable, a Qiskit SparsePauliOp, Pauli or "
+                          "SparseObservable, or a list of them")
+
+
+# ------------------------------------------------------------------ Qiskit's operators
+
+_PROJECTORS = {"0": ("Z", 1), "1": ("Z", -1), "+": ("X", 1), "-": ("X", -1),
+               "r": ("Y", 1), "l": ("Y", -1)}
+"""SparseObservable's projector letters: ``(I + sign * P) / 2``."""
+
+MAX_PROJECTORS = 12
+"""The most projectors one SparseObservable term may have (each doubles its Pauli strings)."""
+
+
+def _qiskit_terms(obj: object) -> tuple[Term, ...] | None:
+    """The terms of a Qiskit ``SparsePauliOp``, ``Pauli`` or ``SparseObservable``
+    (recognised by their methods; Qiskit is not imported), or None.
+
+    Qiskit's labels are little-endian: the last character is qubit 0.
+
+    Examples
+    --------
+    >>> from qiskit.quantum_info import SparsePauliOp
+    >>> observable(SparsePauliOp(["XZ", "IY"], [0.5, 2.0]))
+    Observable('0.5*Z0 X1 + 2*Y0')
+    """
+    if callable(getattr(obj, "to_sparse_list", None)) and hasattr(obj, "bit_terms"):
+        out: list[Term] = []
+        for k, (letters, qubits, coeff) in enumerate(obj.to_sparse_list()):  # type: ignore
+            out += _sparse_term(str(letters), [int(q) for q in qubits], coeff, f"term {k}")
+        return tuple(out)
+    if callable(getattr(obj, "to_list", None)) and hasattr(obj, "paulis") \
+            and hasattr(obj, "coeffs"):
+        return tuple(t for k, (label, coeff) in enumerate(obj.to_list())  # type: ignore
+                     for t in _label_term(str(label), coeff, f"term {k} ({label!r})"))
+    if callable(getattr(obj, "to_label", None)) and hasattr(obj, "phase") \
+            and hasattr(obj, "x") and hasattr(obj, "z"):
+        label = str(obj.to_label())  # type: ignore[attr-defined]
+        body = label.lstrip("-i")
+        phase = {"": 1, "-": -1, "i": 1j, "-i": -1j}.get(label[:len(label) - len(body)])
+        if phase is None:
+            raise ObservableError(f"Pauli {label!r}: unexpected phase prefix")
+        return tuple(_label_term(body, phase, f"Pauli {label!r}"))
+    return None
+
+
+def _label_term(label: str, coeff: object, where: str) -> list[Term]:
+    """One Pauli label, little-endian (``"XIZ"``: Z on qubit 0, X on qubit 2)."""
+    n = len(label)
+    return _sparse_term(label[::-1], list(range(n)), coeff, where)
+
+
+def _sparse_term(letters: str, qubits: list[int], coeff: object, where: str) -> list[Term]:
+    """``coeff`` times ``letters[i]`` on ``qubits[i]``: Paulis, identities and
+    projectors (expanded into Pauli strings)."""
+    if len(letters) != len(qubits):
+        raise ObservableError(f"{where}: {len(letters)} letters for {len(qubits)} qubits")
+    c = _coeff(coeff, where)
+    paulis: list[tuple[int, str]] = []
+    projectors: list[tuple[int, str, int]] = []
+    for ch, q in zip(letters, qubits):
+        if ch in "XYZ":
+            paulis.append((q, ch))
+        elif ch in _PROJECTORS:
+            projectors.append((q, *_PROJECTORS[ch]))
+        elif ch != "I":
+            raise ObservableError(f"{where}: unknown letter {ch!r} on qubit {q}; expected "
+                                  "I, X, Y, Z or a projector 0, 1, +, -, r, l")
+    if len(projectors) > MAX_PROJECTORS:
+        raise ObservableError(f"{where} has {len(projectors)} projectors; at most "
+                              f"{MAX_PROJECTORS} (each doubles the Pauli strings)")
+    out: list[Term] = [PauliString(tuple(paulis), c / 2 ** len(projectors))]
+    for q, p, sign in projectors:  # (I + sign * P) / 2, the 1/2 applied above
+        out = out + [PauliString(t.paulis + ((q, p),), t.coeff * sign)
+                     for t in out if isinstance(t, PauliString)]
+    return out
 
 
