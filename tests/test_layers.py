@@ -16,8 +16,8 @@ LAYERS = [
     ["strategies"],
     ["planner"],
     ["program"],
-    ["api", "gradients", "distributed", "cli", "__main__",
-     "__init__"],  # gradients, executors, interop, CLI, Dask
+    ["api", "gradients", "qiskit", "distributed", "cli", "__main__",
+     "__init__"],  # gradients, Qiskit interop, CLI, Dask
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

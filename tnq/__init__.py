@@ -30,6 +30,7 @@ from .observables import DenseOperator, Observable, PauliString, X, Y, Z, observ
 from .plan import PathCache, Plan
 from .program import Program, Result
 from .qasm import from_qasm, to_qasm
+from .qiskit import from_qiskit, to_qiskit
 from .symbols import Symbol, SymbolVector, inputs, parameters
 
 __version__ = "0.1.0"
@@ -42,7 +43,7 @@ def __getattr__(name: str):
 
         return TorchLayer
     if name == "QiskitExecutor":
-        from .gradients.qiskit import QiskitExecutor
+        from .qiskit import QiskitExecutor
 
         return QiskitExecutor
     raise AttributeError(f"module 'tnq' has no attribute {name!r}")
@@ -52,7 +53,8 @@ __all__ = [
     "parameters", "inputs", "Symbol", "SymbolVector",
     "observable", "Observable", "PauliString", "DenseOperator", "X", "Y", "Z",
     "compile", "Program", "expectation", "amplitude", "state",
-    "probabilities", "sample", "from_qasm", "to_qasm", "Plan", "PathCache",
+    "probabilities", "sample", "from_qasm", "to_qasm", "from_qiskit", "to_qiskit",
+    "Plan", "PathCache",
     "TnqError", "CircuitError", "ParameterError", "ObservableError", "QasmError",
     "CompileError", "MemoryLimitError", "GradientError", "ExecutorError", "UnsupportedError",
     "MissingDependencyError", "CostLimitError",
