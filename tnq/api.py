@@ -26,7 +26,7 @@ def compile(circuit: Circuit, observable=None, *, client=None,
             max_memory: int | None = None, dtype: str = "complex128",
             cache: PathCache | None = None, max_bond: int | None = None,
             cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
-            progress: bool = True):
+            progress: bool = True, threshold: float | None = None):
     """:func:`tnq.program.compile`, run on a Dask cluster when ``client`` is given.
 
     Without ``client`` it returns the
@@ -46,7 +46,7 @@ def compile(circuit: Circuit, observable=None, *, client=None,
     program: Program = compile_program(
         circuit, observable, strategy=strategy, optimize=optimize, max_memory=max_memory,
         dtype=dtype, cache=cache, max_bond=max_bond, cutoff=cutoff, min_fidelity=min_fidelity,
-        progress=progress)
+        progress=progress, threshold=threshold)
     if client is None:
         return program
     from .distributed import distribute
@@ -56,7 +56,8 @@ def compile(circuit: Circuit, observable=None, *, client=None,
 
 def expectation(circuit: Circuit, observable, *, params=None, inputs=None,
                 strategy: str = "auto", optimize="auto", max_memory: int | None = None,
-                dtype: str = "complex128", progress: bool = True):
+                dtype: str = "complex128", progress: bool = True,
+                threshold: float | None = None):
     """Expectation value of ``observable`` (text or object) in the circuit's state.
 
     Examples
@@ -67,7 +68,8 @@ def expectation(circuit: Circuit, observable, *, params=None, inputs=None,
     0.0
     """
     program = compile_program(circuit, observable, strategy=strategy, optimize=optimize,
-                      max_memory=max_memory, dtype=dtype, progress=progress)
+                      max_memory=max_memory, dtype=dtype, progress=progress,
+                      threshold=threshold)
     return program(params, inputs)
 
 
