@@ -56,26 +56,28 @@ class GateSlots:
     hashes: np.ndarray
 
     def local(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """The local code ``a`` of every string ``(x, z)`` (``(N, W)`` words) on this gate."""
-        a = np.zeros(x.shape[0], dtype=np.int64)
+        """The local code ``a`` of every string ``(x, z)`` (``(W, N)`` words) on this gate."""
+        a = np.zeros(x.shape[1], dtype=np.int64)
+        one = np.uint64(1)
         for j, (w, s) in enumerate(zip(self.words, self.shifts)):
-            p = ((x[:, w] >> s) & np.uint64(1)) | (((z[:, w] >> s) & np.uint64(1)) << np.uint64(1))
+            p = ((x[w] >> s) & one) | (((z[w] >> s) & one) << one)
             a |= p.astype(np.int64) << (2 * j)
         return a
 
     def replace(self, x: np.ndarray, z: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-        """Set the local Paulis of the strings ``(x, z)`` from codes ``old`` to ``new``
-        (in place: ``x`` and ``z`` are fresh copies owned by the caller)."""
+        """Set the local Paulis of the strings ``(x, z)`` (``(W, N)`` words) from
+        codes ``old`` to ``new`` (in place: ``x`` and ``z`` are working copies)."""
         flip = (old ^ new).astype(np.uint64)
+        one = np.uint64(1)
         for j, (w, s) in enumerate(zip(self.words, self.shifts)):
             f = flip >> np.uint64(2 * j)
-            x[:, w] ^= (f & np.uint64(1)) << s
-            z[:, w] ^= ((f >> np.uint64(1)) & np.uint64(1)) << s
+            x[w] ^= (f & one) << s
+            z[w] ^= ((f >> one) & one) << s
 
 
 @dataclass(frozen=True, eq=False)
 class StringSet:
-    """Weighted Pauli strings: ``(N, W)`` x and z words, ``(N,)`` hashes and
+    """Weighted Pauli strings: ``(W, N)`` x and z words, ``(N,)`` hashes and
     real coefficients; the value of the sum is ``sum_i c_i P_i``."""
 
     x: np.ndarray
@@ -159,18 +161,18 @@ def observable_strings(obs: Observable, layout: PauliLayout) -> tuple[StringSet,
             terms[key] = terms.get(key, 0.0) + c
     keys = [k for k, c in terms.items() if c != 0.0]
     n, w = len(keys), layout.num_words
-    x = np.zeros((n, w), dtype=np.uint64)
-    z = np.zeros((n, w), dtype=np.uint64)
+    x = np.zeros((w, n), dtype=np.uint64)
+    z = np.zeros((w, n), dtype=np.uint64)
     h = np.zeros(n, dtype=np.uint64)
     for i, key in enumerate(keys):
         for item in key:
             q, code = divmod(item, 4)
             bit = np.uint64(1) << np.uint64(q % 64)
             if code & 1:
-                x[i, q // 64] |= bit
+                x[q // 64, i] |= bit
                 h[i] ^= layout.zobrist[q, 0]
             if code & 2:
-                z[i, q // 64] |= bit
+                z[q // 64, i] |= bit
                 h[i] ^= layout.zobrist[q, 1]
     coeffs = np.array([terms[k] for k in keys], dtype=float)
     return StringSet(x, z, h, coeffs), constant

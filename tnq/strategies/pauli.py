@@ -19,16 +19,20 @@ kept depends on the angles, so the propagation runs per call in numpy
 (float64); the structure (hash words, gate slots, observable strings) is
 made at compile time (:mod:`tnq.compile.pauli`).
 
-Each value comes with ``error``: the sum of ``|c|`` of every string dropped
-(each would have contributed ``c <psi|P|psi>`` with ``|<P>| <= 1``), a bound on
-the truncation error that is rigorous, and usually far above the actual error.
+Each value comes with ``error``, an estimate of its truncation error: the
+change of the value when the threshold is doubled (a second, cheaper
+propagation; with ``threshold=0``, the sum of ``|c|`` of the strings dropped
+as rounding noise, a strict bound). The strict bound for a positive
+threshold, the sum of the dropped ``|c|`` (each would have contributed
+``c <psi|P|psi>`` with ``|<P>| <= 1``), is returned by :func:`propagate`; it
+is usually orders of magnitude above the actual error.
 
 Gradients: the kept set changes with the angles, so the value is only
 piecewise smooth and no tracer can follow it; the strategy lists no
 transformations. Parameter shift through the same Program
 (:func:`tnq.param_shift`, which ``tnq.value_and_grad(backend="numpy")``
-uses) differentiates it; with torch parameters that require gradients, a
-call returns a tensor whose backward pass runs that same parameter shift.
+uses) differentiates it; torch parameters that require gradients are
+refused with that advice.
 """
 
 from __future__ import annotations
@@ -122,61 +126,118 @@ def _columns(r: np.ndarray):
 
 
 def _merge(x, z, h, c):
-    """Equal strings summed: sorted by hash, one row per distinct string."""
-    order = np.argsort(h, kind="stable")
-    h, x, z, c = h[order], x[order], z[order], c[order]
+    """Equal strings (``(W, M)`` words) summed: one column per distinct string."""
+    order = np.argsort(h)
+    h, x, z, c = h[order], x[:, order], z[:, order], c[order]
     start = np.ones(h.shape[0], dtype=bool)
     start[1:] = h[1:] != h[:-1]
     first = np.flatnonzero(start)
-    seg = np.cumsum(start) - 1
-    if not (np.array_equal(x, x[first][seg]) and np.array_equal(z, z[first][seg])):
-        return _merge_exact(x, z, h, c)  # a 64-bit hash collision: merge by the bits
-    return x[first], z[first], h[first], np.add.reduceat(c, first)
+    if first.shape[0] < h.shape[0]:
+        seg = np.cumsum(start) - 1
+        if not (np.array_equal(x, x[:, first][:, seg]) and np.array_equal(z, z[:, first][:, seg])):
+            return _merge_exact(x, z, h, c)  # a 64-bit hash collision: merge by the bits
+    return x[:, first], z[:, first], h[first], np.add.reduceat(c, first)
 
 
 def _merge_exact(x, z, h, c):
-    keys = np.concatenate([x, z], axis=1)
+    keys = np.concatenate([x, z], axis=0).T
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     sums = np.zeros(first.shape[0])
     np.add.at(sums, inverse.reshape(-1), c)
-    return x[first], z[first], h[first], sums
+    return x[:, first], z[:, first], h[first], sums
 
 
-def _step(s: StringSet, slots: GateSlots, r: np.ndarray, cut: float) -> tuple[StringSet, float]:
-    """``s`` after one gate (transfer matrix ``r``), strings under ``cut`` dropped;
-    the sum of the dropped ``|c|``."""
-    moved, targets, vals, counts = _columns(r)
-    a = slots.local(s.x, s.z)
-    mask = moved[a]
-    idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return s, 0.0
-    pa = a[idx]
-    if counts[moved].max() == 1:  # a signed permutation: strings map one to one
-        b = targets[pa, 0]
-        x, z, h, c = s.x.copy(), s.z.copy(), s.hashes.copy(), s.coeffs.copy()
-        xi, zi = x[idx], z[idx]
-        slots.replace(xi, zi, pa, b)
-        x[idx], z[idx] = xi, zi
-        h[idx] ^= slots.hashes[pa] ^ slots.hashes[b]
-        c[idx] *= vals[pa, 0]
-        return StringSet(x, z, h, c), 0.0
-    reps = counts[pa]
-    parent = np.repeat(idx, reps)
-    pa = np.repeat(pa, reps)
-    offsets = np.arange(parent.shape[0]) - np.repeat(np.cumsum(reps) - reps, reps)
-    b = targets[pa, offsets]
-    cx, cz = s.x[parent], s.z[parent]
-    slots.replace(cx, cz, pa, b)
-    ch = s.hashes[parent] ^ slots.hashes[pa] ^ slots.hashes[b]
-    cc = s.coeffs[parent] * vals[pa, offsets]
-    cx, cz, ch, cc = _merge(cx, cz, ch, cc)
-    keep = np.abs(cc) > cut
-    dropped = float(np.abs(cc[~keep]).sum())
-    rest = ~mask
-    return StringSet(np.concatenate([s.x[rest], cx[keep]]), np.concatenate([s.z[rest], cz[keep]]),
-                     np.concatenate([s.hashes[rest], ch[keep]]),
-                     np.concatenate([s.coeffs[rest], cc[keep]])), dropped
+class _Work:
+    """The strings of one propagation in growable working arrays: ``(W, cap)``
+    words, hashes and coefficients, the first :attr:`n` columns in use. A
+    column whose coefficient is 0 is free (its string is the identity, which
+    no gate moves); free columns are compacted away when they are many."""
+
+    def __init__(self, s: StringSet):
+        self.n, cap = len(s), max(64, 2 * len(s))
+        w = s.x.shape[0]
+        self.x = np.zeros((w, cap), dtype=np.uint64)
+        self.z = np.zeros((w, cap), dtype=np.uint64)
+        self.h = np.zeros(cap, dtype=np.uint64)
+        self.c = np.zeros(cap)
+        self.x[:, :self.n], self.z[:, :self.n] = s.x, s.z
+        self.h[:self.n], self.c[:self.n] = s.hashes, s.coeffs
+        self.free = 0
+
+    def put(self, idx: np.ndarray, x, z, h, c) -> None:
+        """Columns ``idx`` replaced by the strings ``(x, z, h, c)`` (any number)."""
+        k, m = min(idx.shape[0], c.shape[0]), c.shape[0]
+        at = idx[:k]
+        self.x[:, at], self.z[:, at], self.h[at], self.c[at] = x[:, :k], z[:, :k], h[:k], c[:k]
+        if m > k:
+            self._append(x[:, k:], z[:, k:], h[k:], c[k:])
+        elif idx.shape[0] > k:
+            gone = idx[k:]
+            self.x[:, gone], self.z[:, gone], self.h[gone], self.c[gone] = 0, 0, 0, 0.0
+            self.free += gone.shape[0]
+            if self.free > self.n // 2:
+                self._compact()
+
+    def _append(self, x, z, h, c) -> None:
+        n, m = self.n, c.shape[0]
+        if n + m > self.c.shape[0]:
+            cap = max(2 * self.c.shape[0], n + m)
+            self.x, self.z = _grown(self.x, n, cap), _grown(self.z, n, cap)
+            self.h, self.c = _grown(self.h, n, cap), _grown(self.c, n, cap)
+        self.x[:, n:n + m], self.z[:, n:n + m], self.h[n:n + m], self.c[n:n + m] = x, z, h, c
+        self.n = n + m
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self.c[:self.n] != 0.0)
+        m = keep.shape[0]
+        self.x[:, :m], self.z[:, :m] = self.x[:, keep], self.z[:, keep]
+        self.h[:m], self.c[:m] = self.h[keep], self.c[keep]
+        self.x[:, m:self.n], self.z[:, m:self.n], self.h[m:self.n], self.c[m:self.n] = 0, 0, 0, 0.0
+        self.n, self.free = m, 0
+
+    def step(self, slots: GateSlots, r: np.ndarray, cut: float) -> float:
+        """Carry the strings back through one gate (transfer matrix ``r``), dropping
+        those whose ``|c| <= cut``; returns the sum of the dropped ``|c|``."""
+        moved, targets, vals, counts = _columns(r)
+        n = self.n
+        a = slots.local(self.x[:, :n], self.z[:, :n])
+        idx = np.flatnonzero(moved[a])
+        if idx.size == 0:
+            return 0.0
+        pa = a[idx]
+        if counts[moved].max() == 1:  # a signed permutation: strings map one to one
+            b = targets[pa, 0]
+            xi, zi = self.x[:, idx], self.z[:, idx]
+            slots.replace(xi, zi, pa, b)
+            self.x[:, idx], self.z[:, idx] = xi, zi
+            self.h[idx] ^= slots.hashes[pa] ^ slots.hashes[b]
+            self.c[idx] *= vals[pa, 0]
+            return 0.0
+        reps = counts[pa]
+        parent = np.repeat(idx, reps)
+        pa = np.repeat(pa, reps)
+        offsets = np.arange(parent.shape[0]) - np.repeat(np.cumsum(reps) - reps, reps)
+        b = targets[pa, offsets]
+        cx, cz = self.x[:, parent], self.z[:, parent]
+        slots.replace(cx, cz, pa, b)
+        ch = self.h[parent] ^ slots.hashes[pa] ^ slots.hashes[b]
+        cc = self.c[parent] * vals[pa, offsets]
+        cx, cz, ch, cc = _merge(cx, cz, ch, cc)
+        keep = np.abs(cc) > cut
+        dropped = float(np.abs(cc[~keep]).sum())
+        self.put(idx, cx[:, keep], cz[:, keep], ch[keep], cc[keep])
+        return dropped
+
+    def value(self) -> float:
+        """``<0...0|O|0...0>``: the coefficients of the strings of only I and Z."""
+        n = self.n
+        return float(self.c[:n][~np.any(self.x[:, :n], axis=0)].sum())
+
+
+def _grown(a: np.ndarray, n: int, cap: int) -> np.ndarray:
+    out = np.zeros(a.shape[:-1] + (cap,), dtype=a.dtype)
+    out[..., :n] = a[..., :n]
+    return out
 
 
 def propagate(strings: StringSet, gates, matrices, cut: float) -> tuple[float, float, int]:
@@ -184,13 +245,12 @@ def propagate(strings: StringSet, gates, matrices, cut: float) -> tuple[float, f
     ``gates`` (slots in circuit order) with transfer ``matrices`` (one per
     gate), dropping strings whose ``|c| <= cut``. Returns the value (without
     the identity part), the sum of dropped ``|c|`` and the most strings held."""
+    work = _Work(strings)
     dropped, most = 0.0, len(strings)
     for slots, r in zip(reversed(gates), reversed(matrices)):
-        strings, d = _step(strings, slots, r, cut)
-        dropped += d
-        most = max(most, len(strings))
-    diagonal = ~np.any(strings.x, axis=1)
-    return float(strings.coeffs[diagonal].sum()), dropped, most
+        dropped += work.step(slots, r, cut)
+        most = max(most, work.n - work.free)
+    return work.value(), dropped, most
 
 
 class PauliStrategy(Strategy):
@@ -259,8 +319,9 @@ class PauliStrategy(Strategy):
                 f"matrices per call), {sum(len(s) for s in self.strings)} observable "
                 f"strings; threshold={self.threshold:g} (strings under it times the "
                 f"observable's 1-norm are dropped after every gate); at most "
-                f"{self.bound():.3g} strings, about {est.flops:.3g} FLOPs; the error bound "
-                "(sum of dropped |c|) comes with each result (Program.evaluate)"]
+                f"{self.bound():.3g} strings, about {est.flops:.3g} FLOPs; the error "
+                "estimate (the change at twice the threshold) comes with each result "
+                "(Program.evaluate)"]
 
     def batch_limit(self) -> int:
         return MAX_BATCH
@@ -293,27 +354,36 @@ class PauliStrategy(Strategy):
                     self.setup.ops[i].qubits) else (1, d, d)))[0]
         return out
 
-    def run(self, matrices: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
-        """Values and error bounds of every observable for one row's matrices."""
+    def run(self, matrices: list[np.ndarray], estimate: bool = True
+            ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Values and error estimates of every observable for one row's matrices
+        (with ``estimate``, a second propagation at twice the threshold)."""
         gates = self.layout.gates
         values, errors, most = [], [], 0
         for strings, norm, const in zip(self.strings, self.norms, self.constants):
             cut = max(self.threshold, FLOOR) * norm
             v, d, m = propagate(strings, gates, matrices, cut)
+            if estimate and self.threshold > 0:
+                d = abs(v - propagate(strings, gates, matrices, 2 * cut)[0])
             values.append(v + const)
             errors.append(d)
             most = max(most, m)
         return np.array(values), np.array(errors), most
 
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
-        rows = [self.run(m) for m in self.matrices(values, shifts)]
+        if getattr(values.vals, "requires_grad", False):
+            raise UnsupportedError(
+                "strategy 'pauli' keeps the Pauli strings over the threshold, a choice that "
+                "changes with the angles, so torch autograd cannot differentiate it; use "
+                "tnq.param_shift(program, params) or tnq.value_and_grad(program, params, "
+                "backend='numpy') (parameter shift through the same Program)")
+        rows = [self.run(m, estimate=not shifts) for m in self.matrices(values, shifts)]
         vals = np.array([r[0] for r in rows])
         errs = np.array([r[1] for r in rows])
         batched = values.batch is not None or bool(shifts)
         out = vals if batched else vals[0]
         err = errs.max(axis=-1) if batched else float(errs[0].max())
-        value = _on_backend(out, values)
-        return value, {"error": err}
+        return _on_backend(out, values), {"error": err}
 
 
 def _unitaries(table: np.ndarray, gate) -> np.ndarray:
@@ -324,7 +394,7 @@ def _unitaries(table: np.ndarray, gate) -> np.ndarray:
 
 def _touches(s: StringSet, q: int) -> bool:
     w, bit = q // 64, np.uint64(1) << np.uint64(q % 64)
-    return bool(np.any((s.x[:, w] | s.z[:, w]) & bit))
+    return bool(np.any((s.x[w] | s.z[w]) & bit))
 
 
 def _on_backend(out: np.ndarray, values: Values):
