@@ -16,7 +16,7 @@ LAYERS = [
     ["strategies"],
     ["planner"],
     ["program"],
-    ["api", "gradients", "qiskit", "distributed", "cli", "__main__",
+    ["api", "gradients", "qiskit", "pennylane", "distributed", "cli", "__main__",
      "__init__"],  # gradients, Qiskit interop, CLI, Dask
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
