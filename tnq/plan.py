@@ -16,9 +16,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import autoray
 import cotengra as ctg
 import opt_einsum as oe
 import psutil
+from cotengra.contract import einsum as ctg_einsum
+from cotengra.contract import tensordot as ctg_tensordot
 
 from .checks import show, size_text
 from .compile.network import Network
@@ -33,6 +36,12 @@ MAX_SLICES = 2**16
 """The most slices a plan may be cut into (each slice costs a Python-level step)."""
 SOURCES = ("searched", "memory", "disk")
 """Where a plan's path came from, as :attr:`Plan.source` says."""
+NAMESPACES_SHARED = autoray.get_namespace("numpy") is autoray.get_namespace("builtins")
+"""True with autoray before 0.10 (PennyLane pins 0.8): it keys its namespaces by
+the type of ``like``, so every backend named by a string gets the namespace
+asked for first, and cotengra's contractor names backends by string. There,
+a plan names the backend by one of the arrays and picks the functions itself
+(see :func:`dispatch`)."""
 
 
 def default_max_memory() -> int:
@@ -149,6 +158,8 @@ class Plan:
     source: str = "searched"
 
     def __call__(self, *arrays):
+        if NAMESPACES_SHARED:
+            return self._contract(*arrays, **dispatch(arrays))
         return self._contract(*arrays)
 
     def row(self, itemsize: int) -> str:
@@ -278,8 +289,30 @@ class _SlicedContract:
     def __init__(self, tree):
         self.tree = tree
 
-    def __call__(self, *arrays):
-        return self.tree.contract(arrays)
+    def __call__(self, *arrays, **how):
+        return self.tree.contract(arrays, autojit=False, **how)
+
+
+def dispatch(arrays) -> dict:
+    """cotengra contractor options that name the backend of ``arrays`` by one of
+    them (so that autoray keys the namespace by its type) and give the pairwise
+    functions cotengra would pick: its own for numpy, the backend's otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> how = dispatch([np.ones(2), 1.0])
+    >>> type(how["backend"]).__name__, how["implementation"][0].__module__
+    ('ndarray', 'cotengra.contract')
+    """
+    backend = autoray.infer_backend_multi(*arrays)
+    like = next(a for a in arrays if autoray.infer_backend(a) == backend)
+    if backend == "numpy":
+        functions = (ctg_einsum, ctg_tensordot)
+    else:
+        functions = (autoray.get_lib_fn(backend, "einsum"),
+                     autoray.get_lib_fn(backend, "tensordot"))
+    return {"backend": like, "implementation": functions}
 
 
 def _costs(network: Network, sizes: dict[int, int], path) -> tuple[float, int]:
