@@ -12,7 +12,7 @@ LAYERS = [
     ["symbols", "gates", "observables", "circuit"],  # IR
     ["qasm", "qasm_lexer", "qasm_expr"],  # I/O
     ["compile"],  # networks, cones, schedules
-    ["plan", "pathsearch", "pathstore", "contract", "mps"],  # plans, contraction, the MPS engine
+    ["plan", "pathsearch", "pathstore", "contract", "mps", "mps_sweep"],  # plans, contraction, MPS
     ["strategies"],
     ["planner"],
     ["program"],

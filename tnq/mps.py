@@ -1,163 +1,204 @@
-"""Strategy ``mps``: a matrix product state, truncated, with a fidelity estimate.
+"""Matrix product states: what a simulated MPS gives (values, probabilities, samples).
 
 The state is a list of site tensors ``(left, 2, right)``, qubit ``q`` on site
 ``q``, kept in mixed canonical form around one site (the orthogonality
-centre). A gate on neighbouring sites contracts them into one block, applies
-the gate, and splits the block again with SVDs; a split keeps at most
-``max_bond`` singular values and drops the smallest ones while their squared
-weight stays within ``cutoff`` times the total. Since the centre is inside the
-block, the weight kept is the squared overlap of the truncated state with the
-untruncated one; their product over all splits is the fidelity estimate
-reported with every result, and the state is renormalised after each split.
+centre). The sweep that makes it (:mod:`tnq.mps_sweep`) applies the routed
+gates to a whole batch of states at once, truncating each split to at most
+``max_bond`` singular values and dropping the smallest ones while their
+squared weight stays within ``cutoff`` of the total; the product over all
+splits of the weight kept is the fidelity estimate reported with every
+result.
 
-Gates on qubits that are apart are routed by SWAPs (see
-:mod:`tnq.compile.route`). Expectation values of Pauli sums use left and
-right environments computed once per state, so a term costs a contraction
-over its own sites only. Everything runs on the autoray backend of the
-parameters, so torch autograd differentiates through the truncated SVDs (see
-:func:`svd`).
+The functions here work on a batch of states, site tensors ``(B, left, 2,
+right)``: expectation values of Pauli sums from left and right environments
+(a term costs a contraction over its own sites only), probabilities of any
+qubits without a ``2^k x 2^k`` density matrix. :class:`MPS` is one state of
+a batch, as :meth:`tnq.Program.simulate` returns it. Everything runs on the
+autoray backend of the parameters, so torch autograd differentiates through
+the truncated SVDs (see :func:`tnq.mps_sweep.svd`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
 import opt_einsum as oe
-from autoray import do, infer_backend
 
 from . import checks
-from .compile.route import SWAP, Schedule, Step
 from .compile.terms import TermGroups, group_terms
-from .contract import to_backend, to_numpy
+from .contract import to_numpy
+from .mps_sweep import Lib, _qr_left, svd
 from .observables import observable as as_observable
 from .optional import require
 from .progress import bar
 
-__all__ = ["MPS", "TruncationWarning", "simulate", "svd"]
+__all__ = ["MPS", "TruncationWarning", "svd", "batch_term_values", "batch_probabilities",
+           "warn_fidelity"]
 
 
 class TruncationWarning(UserWarning):
     """An MPS result's fidelity estimate fell under the Program's ``min_fidelity``."""
 
 
-def svd(matrix):
-    """Thin SVD ``U, s, Vh`` on any backend; on torch, with a backward pass
-    that stays finite when singular values repeat.
+# ------------------------------------------------------------ environments
+def _transfer_right(env, a, lib: Lib, op=None):
+    """``env[B, a, b] A[B, a, s, c] op[t, s] A*[B, b, t, d] -> [B, c, d]``."""
+    bt, da, _, dc = a.shape
+    x = (lib.swapaxes(env, 1, 2) @ a.reshape((bt, da, -1))).reshape((bt, -1, 2, dc))
+    if op is not None:
+        x = op @ x
+    x = lib.swapaxes(x.reshape((bt, -1, dc)), 1, 2)
+    return x @ a.conj().reshape((bt, -1, dc))
 
-    torch's own SVD gradient divides by ``s_i^2 - s_j^2``; equal values (for
-    example the exact zeros of a rank-deficient block) turn that into 0/0.
-    Here such pairs, which only rotate vectors within a degenerate subspace,
-    contribute zero, and ``1/s`` is taken as 0 for ``s = 0``. Gradients stay
-    exact for distinct non-zero singular values, which is the generic case.
+
+def _transfer_left(env, a, lib: Lib):
+    """``A[B, a, s, c] env[B, c, d] A*[B, b, s, d] -> [B, a, b]``."""
+    bt, da, _, dc = a.shape
+    x = (a.reshape((bt, -1, dc)) @ env).reshape((bt, da, -1))
+    return x @ lib.swapaxes(a.conj().reshape((bt, da, -1)), 1, 2)
+
+
+def _eye(d: int, batch: int, lib: Lib):
+    return lib.broadcast_to(lib.const(np.eye(d))[None], (batch, d, d))
+
+
+def left_env(tensors: Sequence, centre: int, site: int, lib: Lib):
+    """Sites ``< site`` contracted with their conjugates: ``(B, d, d)``."""
+    bt, d = tensors[0].shape[0], tensors[min(site, centre)].shape[1]
+    env = _eye(d, bt, lib)
+    for s in range(centre, site):
+        env = _transfer_right(env, tensors[s], lib)
+    return env
+
+
+def right_env(tensors: Sequence, centre: int, site: int, lib: Lib):
+    """Sites ``>= site`` contracted with their conjugates: ``(B, d, d)``."""
+    bt = tensors[0].shape[0]
+    start = max(site, centre + 1)
+    env = _eye(tensors[start - 1].shape[3], bt, lib)
+    for s in range(start - 1, site - 1, -1):
+        env = _transfer_left(env, tensors[s], lib)
+    return env
+
+
+def _environments(tensors: Sequence, centre: int, lib: Lib) -> tuple[list, list]:
+    """All left (``L[s]``: sites ``< s``) and right (``R[s]``: sites ``>= s``)
+    environments, identities where the canonical form gives them."""
+    n, bt = len(tensors), tensors[0].shape[0]
+    left: list[Any] = [None] * (n + 1)
+    right: list[Any] = [None] * (n + 1)
+    for s in range(centre + 1):
+        left[s] = _eye(tensors[s].shape[1], bt, lib)
+    for s in range(centre, n):
+        left[s + 1] = _transfer_right(left[s], tensors[s], lib)
+    for s in range(n, centre, -1):
+        right[s] = _eye(tensors[s - 1].shape[3], bt, lib)
+    for s in range(centre, -1, -1):
+        right[s] = _transfer_left(right[s + 1], tensors[s], lib)
+    return left, right
+
+
+# ------------------------------------------------------------ values
+def batch_term_values(tensors: Sequence, centre: int, terms: TermGroups,
+                      operators: Sequence) -> list:
+    """``<O>`` (``(B,)``, complex, unnormalised) for each support group of
+    ``terms`` in each state of the batch. ``operators``: the groups' operators
+    on the states' backend, dense ones transposed."""
+    lib = Lib(tensors[0])
+    left, right = _environments(tensors, centre, lib)
+    out = []
+    for support, op in zip(terms.supports, operators):
+        first, last = support[0], support[-1]
+        env = left[first]
+        if op.ndim == 3:  # single-qubit factors
+            factors = dict(zip(support, (op[f] for f in range(len(support)))))
+            for s in range(first, last + 1):
+                env = _transfer_right(env, tensors[s], lib, factors.get(s))
+            out.append((env * right[last + 1]).sum((1, 2)))
+            continue
+        rho = _reduced(tensors, support, left, right, lib)  # [B, i, j] = psi_i psi*_j
+        out.append((rho * op).sum((1, 2)))
+    return out
+
+
+def _reduced(tensors: Sequence, support: tuple[int, ...], left, right, lib: Lib):
+    """The reduced density matrices ``[B, i, j] = psi_i psi*_j`` of sorted ``support``."""
+    first, last = support[0], support[-1]
+    env = left[first][:, None, None]
+    dk, bt = 1, tensors[0].shape[0]
+    for s in range(first, last + 1):
+        a = tensors[s]
+        if s in support:
+            env = oe.contract("Zijab,Zasc,Zbtd->Zisjtcd", env, a, a.conj())
+            dk *= 2
+            env = env.reshape((bt, dk, dk) + tuple(env.shape[5:]))
+        else:
+            env = oe.contract("Zijab,Zasc,Zbsd->Zijcd", env, a, a.conj())
+    return oe.contract("Zijcd,Zcd->Zij", env, right[last + 1])
+
+
+def batch_probabilities(tensors: Sequence, centre: int, qubits: Sequence[int]):
+    """``(B, 2^k)`` probabilities of the outcomes of ``qubits`` (in that order,
+    the first most significant), never building a ``2^k x 2^k`` matrix.
+
+    Contiguous qubits with the centre at or right of the first are read as
+    amplitudes, ``O(2^k chi^2)`` per site (all qubits: ``O(2^n chi^2)``);
+    otherwise the sweep carries one ``chi x chi`` environment per outcome of
+    the qubits kept so far, ``O(n chi^3 + 2^k chi^3)``.
     """
-    if infer_backend(matrix) == "torch":
-        return _torch_svd().apply(matrix)
-    return do("linalg.svd", matrix, full_matrices=False)
-
-
-@cache
-def _torch_svd():
-    """The torch autograd function (defined on first use: torch is optional)."""
-    import torch
-
-    class SafeSVD(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            u, s, vh = torch.linalg.svd(a, full_matrices=False)
-            ctx.save_for_backward(u, s, vh)
-            return u, s, vh
-
-        @staticmethod
-        def backward(ctx, gu, gs, gvh):
-            u, s, vh = ctx.saved_tensors
-            v = vh.mH
-            gu = torch.zeros_like(u) if gu is None else gu
-            gv = torch.zeros_like(v) if gvh is None else gvh.mH
-            gs = torch.zeros_like(s) if gs is None else gs
-            eps = torch.finfo(s.dtype).eps * (s[0] if s.numel() else 1.0)
-            s2 = s * s
-            diff = s2[None, :] - s2[:, None]  # [i, j] = s_j^2 - s_i^2
-            f = (diff / (diff * diff + eps**4)).to(u.dtype)  # 1/diff, 0 when equal
-            sinv = (s / (s2 + eps**2)).to(u.dtype)  # 1/s, 0 for s = 0
-            sc = s.to(u.dtype)
-            uhgu, vhgv = u.mH @ gu, v.mH @ gv
-            inner = (f * (uhgu - uhgu.mH)) * sc[None, :] + sc[:, None] * (f * (vhgv - vhgv.mH))
-            inner = inner + torch.diag(gs.to(u.dtype) + 1j * torch.diagonal(uhgu).imag
-                                       * sinv if u.is_complex() else gs.to(u.dtype))
-            ga = u @ inner @ vh
-            m, n, k = u.shape[0], v.shape[0], s.shape[0]
-            if m > k:
-                ga = ga + (gu - u @ uhgu) @ (sinv[:, None] * vh)
-            if n > k:
-                ga = ga + (u * sinv[None, :]) @ (gv.mH - (gv.mH @ v) @ vh)
-            return ga
-
-    return SafeSVD
-
-
-@dataclass
-class _Truncation:
-    """The running account of what the splits dropped."""
-
-    max_bond: int | None
-    cutoff: float
-    fidelity: float = 1.0
-    largest_discarded: float = 0.0
-    truncations: int = 0
-
-    def keep(self, s) -> tuple[int, float]:
-        """How many singular values to keep, and the weight fraction kept."""
-        w = to_numpy(s).astype(float) ** 2
-        total = float(w.sum())
-        if total <= 0.0:
-            return 1, 1.0
-        tail = np.cumsum(w[::-1])[::-1] / total  # tail[i]: weight of values i..end
-        k = int(np.count_nonzero(tail > self.cutoff)) or 1
-        if self.max_bond is not None:
-            k = min(k, self.max_bond)
-        kept = float(w[:k].sum()) / total if k < len(w) else 1.0
-        if k < len(w):
-            self.truncations += 1
-            self.largest_discarded = max(self.largest_discarded, 1.0 - kept)
-        self.fidelity *= kept
-        return k, kept
-
-
-def _split(block, truncation: _Truncation, left: bool):
-    """``(l, 2, 2, r)`` block -> two site tensors, truncated and renormalised;
-    the singular values go to the left tensor when ``left``."""
-    shape = tuple(block.shape)
-    u, s, vh = svd(do("reshape", block, (shape[0] * 2, 2 * shape[3])))
-    k, _ = truncation.keep(s)
-    u, s, vh = u[:, :k], s[:k], vh[:k]
-    s = s / do("sqrt", do("sum", s * s))
-    if left:
-        a, b = u * s[None, :], vh
+    lib = Lib(tensors[0])
+    qs = tuple(int(q) for q in qubits)
+    k, bt = len(qs), tensors[0].shape[0]
+    support = tuple(sorted(qs))
+    first, last = support[0], support[-1]
+    right = right_env(tensors, centre, last + 1, lib)
+    if centre >= first and support == tuple(range(first, last + 1)):
+        p = _contiguous(tensors, first, last, right, lib)
     else:
-        a, b = u, s[:, None] * vh
-    return do("reshape", a, (shape[0], 2, k)), do("reshape", b, (k, 2, shape[3]))
+        p = _marginal(tensors, support, left_env(tensors, centre, first, lib), right, lib)
+    order = sorted(range(k), key=lambda j: qs[j])
+    if order != list(range(k)):
+        p = p.reshape((bt,) + (2,) * k)
+        perm = (0,) + tuple(1 + order.index(j) for j in range(k))
+        p = p.permute(perm) if lib.backend == "torch" else p.transpose(perm)
+    return p.reshape((bt, 2**k))
 
 
-def _qr_right(a, b):
-    """Move the centre from site tensor ``a`` to its right neighbour ``b``."""
-    dl, _, dr = a.shape
-    q, rr = do("linalg.qr", do("reshape", a, (dl * 2, dr)))
-    k = q.shape[1]
-    return do("reshape", q, (dl, 2, k)), do("tensordot", rr, b, 1)
+def _contiguous(tensors, first: int, last: int, right, lib: Lib):
+    """Probabilities of sites ``first..last`` from their amplitudes, the
+    sites left of ``first`` being left-orthonormal (summed over their bond)."""
+    a = tensors[first]
+    bt, dl = a.shape[0], a.shape[1]
+    v = lib.swapaxes(a.reshape((bt, dl, -1)), 1, 2).reshape((bt, -1, a.shape[3]))
+    for s in range(first + 1, last + 1):  # v: (B, outcomes * left bond, right bond)
+        t = tensors[s]
+        v = (v @ t.reshape((bt, t.shape[1], -1))).reshape((bt, -1, t.shape[3]))
+    w = (v @ lib.swapaxes(right, 1, 2)) * v.conj()  # (B, outcomes * dl, r)
+    n_out = 2 ** (last - first + 1)
+    return lib.real(w.reshape((bt, n_out, -1)).sum(-1))
 
 
-def _qr_left(a, b):
-    """Move the centre from site tensor ``b`` to its left neighbour ``a``."""
-    dl, _, dr = b.shape
-    q, rr = do("linalg.qr", do("transpose", do("reshape", b, (dl, 2 * dr))))
-    k = q.shape[1]
-    b2 = do("reshape", do("transpose", q), (k, 2, dr))
-    return do("tensordot", a, do("transpose", rr), 1), b2
+def _marginal(tensors, support, left, right, lib: Lib):
+    """Probabilities of sorted ``support`` from one environment per outcome."""
+    first, last = support[0], support[-1]
+    env = left[:, None]  # (B, outcomes, a, b)
+    for s in range(first, last + 1):
+        a = tensors[s]
+        halves = []
+        for x in (0, 1):
+            ax = a[:, None, :, x, :]  # (B, 1, a, c)
+            y = lib.swapaxes(env, -1, -2) @ ax  # (B, P, b, c)
+            halves.append(lib.swapaxes(y, -1, -2) @ ax.conj())  # (B, P, c, d)
+        if s in support:
+            bt, outs = env.shape[0], env.shape[1]
+            both = lib.concat([h[:, :, None] for h in halves], 2)
+            env = both.reshape((bt, 2 * outs) + tuple(both.shape[3:]))
+        else:
+            env = halves[0] + halves[1]
+    return lib.real((env * right[:, None]).sum((2, 3)))
 
 
 class MPS:
@@ -203,47 +244,13 @@ class MPS:
         return (f"MPS(num_qubits={self.num_qubits}, max_bond={max(self.bond_dims, default=1)}, "
                 f"fidelity={self.fidelity:.6g})")
 
-    # -------------------------------------------------------- environments
-    def _environments(self) -> tuple[list, list]:
-        """``L[s]``: sites ``< s`` contracted with their conjugates; ``R[s]``:
-        sites ``>= s``. Identities where the canonical form gives them."""
-        t, n, c = self.tensors, self.num_qubits, self.centre
-        left: list[Any] = [None] * (n + 1)
-        right: list[Any] = [None] * (n + 1)
-        for s in range(c + 1):
-            d = t[s].shape[0]
-            left[s] = _eye(d, t[s])
-        for s in range(c, n):
-            left[s + 1] = _transfer_right(left[s], t[s])
-        for s in range(n, c, -1):
-            d = t[s - 1].shape[2]
-            right[s] = _eye(d, t[s - 1])
-        for s in range(c, -1, -1):
-            right[s] = _transfer_left(right[s + 1], t[s])
-        return left, right
-
-    def _term_values(self, terms: TermGroups, operators: Sequence) -> list:
-        """``<O>`` for each support group of ``terms`` (complex, unnormalised)."""
-        left, right = self._environments()
-        t = self.tensors
-        out = []
-        for support, op in zip(terms.supports, operators):
-            first, last = support[0], support[-1]
-            env = left[first]
-            if op.ndim == 3:  # single-qubit factors
-                factors = dict(zip(support, (op[f] for f in range(len(support)))))
-                for s in range(first, last + 1):
-                    env = _transfer_right(env, t[s], factors.get(s))
-                out.append(do("sum", env * right[last + 1]))
-                continue
-            rho = self._reduced(support, left, right)  # [i, j] = psi_i psi*_j
-            out.append(do("sum", rho * op))  # op is O transposed
-        return out
+    def _batch(self) -> list:
+        return [t[None] for t in self.tensors]
 
     def norm(self):
         """``<psi|psi>`` (1 up to rounding, since splits renormalise)."""
         c = self.tensors[self.centre]
-        return do("real", do("sum", c * do("conj", c)))
+        return (c * c.conj()).sum().real
 
     def term_values(self, terms: TermGroups, operators: Sequence | None = None) -> list:
         """``<O>`` of each row of grouped terms (see :func:`~tnq.compile.group_terms`),
@@ -253,10 +260,10 @@ class MPS:
         ones transposed (a Program keeps them so per backend); made here if None.
         """
         if operators is None:
-            ref = self.tensors[0]
-            operators = [_like(o if o.ndim == 3 else np.ascontiguousarray(o.T), ref)
+            lib = Lib(self.tensors[0])
+            operators = [lib.const(o if o.ndim == 3 else np.ascontiguousarray(o.T))
                          for o in terms.operators]
-        return self._term_values(terms, operators)
+        return [v[0] for v in batch_term_values(self._batch(), self.centre, terms, operators)]
 
     def expectation(self, observable):
         """``<psi|O|psi>`` for an observable (text, PauliString, Observable, ...).
@@ -272,35 +279,27 @@ class MPS:
         obs.check(self.num_qubits)
         terms = group_terms(obs)
         vals = self.term_values(terms)
-        return do("real", sum(vals[1:], vals[0])) + terms.constant[0] if vals \
+        return sum(vals[1:], vals[0]).real + terms.constant[0] if vals \
             else float(terms.constant[0])
 
-    def probabilities(self, qubits: Sequence[int]):
-        """Probabilities of the ``2^k`` outcomes of ``qubits`` (in that order):
-        the diagonal of their reduced density matrix."""
-        qs = tuple(qubits)
-        order = sorted(range(len(qs)), key=lambda j: qs[j])
-        k = len(qs)
-        rho = self._reduced(tuple(qs[j] for j in order), *self._environments())
-        p = do("reshape", do("real", do("diagonal", rho)), (2,) * k)
-        p = do("transpose", p, tuple(order.index(j) for j in range(k)))
-        return do("reshape", p, (2**k,))
+    def probabilities(self, qubits: Sequence[int] | None = None):
+        """Probabilities of the ``2^k`` outcomes of ``qubits`` (all by default),
+        in that order, the first most significant.
 
-    def _reduced(self, support: tuple[int, ...], left, right):
-        """The reduced density matrix ``[i, j] = psi_i psi*_j`` of sorted ``support``."""
-        t = self.tensors
-        first, last = support[0], support[-1]
-        env = left[first][None, None]
-        dk = 1
-        for s in range(first, last + 1):
-            a = t[s]
-            if s in support:
-                env = oe.contract("ijab,asc,btd->isjtcd", env, a, do("conj", a))
-                dk *= 2
-                env = do("reshape", env, (dk, dk) + tuple(env.shape[4:]))
-            else:
-                env = _transfer_right(env, a)
-        return oe.contract("ijcd,cd->ij", env, right[last + 1])
+        No ``2^k x 2^k`` density matrix is made: all qubits (or any contiguous
+        run) cost ``O(2^k chi^2)`` per site, other marginals ``O(n chi^3 +
+        2^k chi^3)`` (see :func:`batch_probabilities`).
+
+        Examples
+        --------
+        >>> import tnq
+        >>> psi = tnq.compile(tnq.Circuit(3).h(0).cx(0, 2), strategy="mps").simulate()
+        >>> psi.probabilities([2, 1]).round(3).tolist()
+        [0.5, 0.0, 0.5, 0.0]
+        """
+        qs = tuple(range(self.num_qubits)) if qubits is None else \
+            checks.qubits(qubits, self.num_qubits)
+        return batch_probabilities(self._batch(), self.centre, qs)[0]
 
     # -------------------------------------------------------- amplitudes
     def amplitude(self, bits: np.ndarray):
@@ -315,7 +314,7 @@ class MPS:
         """The state vector, ``(2**n,)``, qubit 0 most significant."""
         v = self.tensors[0][0]  # (2, r)
         for a in self.tensors[1:]:
-            v = do("reshape", oe.contract("pl,lsr->psr", v, a), (-1, a.shape[2]))
+            v = (v @ a.reshape((a.shape[0], -1))).reshape((-1, a.shape[2]))
         return v[:, 0]
 
     def sample(self, shots: int, seed=None, *, progress: bool = False,
@@ -335,9 +334,11 @@ class MPS:
         ['000', '111']
         """
         rng = np.random.default_rng(checks.seed(seed))
-        ts = [to_numpy(a) for a in self.tensors]
+        ts = [to_numpy(a)[None] for a in self.tensors]
+        lib = Lib(ts[0])
         for s in range(self.centre, 0, -1):  # right-canonical: centre to site 0
-            ts[s - 1], ts[s] = _qr_left(ts[s - 1], ts[s])
+            ts[s - 1], ts[s] = _qr_left(ts[s - 1], ts[s], lib)
+        ts = [a[0] for a in ts]
         out = np.zeros((shots, len(ts)), dtype=np.uint8)
         v = np.ones((shots, 1), dtype=ts[0].dtype)
         with bar(len(ts), "MPS samples", show=progress, seconds=seconds, unit="site") as shown:
@@ -362,132 +363,6 @@ class MPS:
         data = [arrays[0][0].T] + [a.transpose(0, 2, 1) for a in arrays[1:-1]] + \
             [arrays[-1][:, :, 0]]
         return qtn.MatrixProductState(data, shape="lrp")
-
-
-def _transfer_right(env, a, op=None):
-    """``env[..., a, b] A[a, s, c] op[t, s] A*[b, t, d] -> [..., c, d]``
-    (``op`` the identity when None), with two tensordots."""
-    x = do("tensordot", env, a, ((env.ndim - 2,), (0,)))  # (..., b, s, c)
-    if op is not None:
-        x = do("moveaxis", do("tensordot", x, op, ((x.ndim - 2,), (1,))), -1, -2)
-    return do("tensordot", x, do("conj", a), ((x.ndim - 3, x.ndim - 2), (0, 1)))
-
-
-def _transfer_left(env, a):
-    """``A[a, s, c] A*[b, s, d] env[c, d] -> [a, b]``."""
-    x = do("tensordot", a, env, ((2,), (0,)))  # (a, s, d)
-    return do("tensordot", x, do("conj", a), ((1, 2), (1, 2)))
-
-
-def _eye(d: int, like):
-    return _like(np.eye(d), like)
-
-
-def _like(array: np.ndarray, ref):
-    """Constant ``array`` with the backend, device and dtype of ``ref``."""
-    return to_backend(np.asarray(array, dtype=_numpy_dtype(ref)), ref)
-
-
-def _numpy_dtype(ref) -> np.dtype:
-    name = str(ref.dtype).replace("torch.", "")
-    return np.dtype(name)
-
-
-def _one(gate, diagonal: bool):
-    """A single-qubit gate tensor as a ``2 x 2`` matrix."""
-    return do("diag", gate) if diagonal else gate
-
-
-def _two(step: Step, gates, diagonal: Sequence[bool]):
-    """The ``4 x 4`` matrix of a two-site step in block order, its single-qubit
-    gates ``pre`` folded in."""
-    g = gates[step.op]
-    swapped = step.order == (1, 0)
-    if diagonal[step.op]:
-        m = do("diag", do("reshape", do("transpose", g) if swapped else g, (4,)))
-    else:
-        m = do("reshape", do("transpose", g, (1, 0, 3, 2)) if swapped else g, (4, 4))
-    if any(step.pre):
-        sides = []
-        for ops in step.pre:
-            u = None
-            for j in ops:
-                v = _one(gates[j], diagonal[j])
-                u = v if u is None else v @ u
-            sides.append(u)
-        eye = None
-        if sides[0] is None or sides[1] is None:
-            eye = _eye(2, m)
-        m = m @ do("kron", sides[0] if sides[0] is not None else eye,
-                   sides[1] if sides[1] is not None else eye)
-    return m
-
-
-def simulate(schedule: Schedule, gates: Sequence, zero, *, max_bond: int | None,
-             cutoff: float, diagonal: Sequence[bool], progress: bool = False,
-             seconds: float | None = None) -> MPS:
-    """Run ``schedule`` from ``|0...0>``.
-
-    ``gates[i]`` is the tensor of circuit gate ``i`` (``(2,)*2k``, or
-    ``(2,)*k`` when ``diagonal[i]``); ``zero`` is the ``(2,)`` vector ``|0>``
-    on the call's backend and dtype. A progress bar over the steps shows when
-    ``progress`` and the estimated ``seconds`` are over
-    :data:`tnq.progress.SHOW_AFTER`.
-    """
-    with bar(len(schedule.steps), "MPS sweeps", show=progress, seconds=seconds,
-             unit="step") as shown:
-        return _run(schedule, gates, zero, max_bond, cutoff, diagonal, shown)
-
-
-def _run(schedule: Schedule, gates: Sequence, zero, max_bond: int | None, cutoff: float,
-         diagonal: Sequence[bool], shown) -> MPS:
-    """:func:`simulate`'s steps; ``shown.update(1)`` after each."""
-    n = schedule.n
-    site = do("reshape", zero, (1, 2, 1))
-    tensors = [site] * n
-    centre = 0
-    account = _Truncation(max_bond, cutoff)
-    for st in schedule.steps:
-        shown.update(1)
-        lo, hi = st.site, st.site + st.width - 1
-        if st.width == 1:
-            g = gates[st.op]
-            t = tensors[lo]
-            tensors[lo] = t * g[None, :, None] if diagonal[st.op] else \
-                do("matmul", g, t)
-            continue
-        while centre < lo:
-            tensors[centre], tensors[centre + 1] = _qr_right(tensors[centre], tensors[centre + 1])
-            centre += 1
-        while centre > hi:
-            tensors[centre - 1], tensors[centre] = _qr_left(tensors[centre - 1], tensors[centre])
-            centre -= 1
-        if st.width == 2:
-            a, b = tensors[lo], tensors[hi]
-            dl, dr = a.shape[0], b.shape[2]
-            block = do("reshape", do("tensordot", a, b, 1), (dl, 4, dr))
-            if st.op == SWAP:
-                block = do("reshape", do("transpose", do("reshape", block, (dl, 2, 2, dr)),
-                                         (0, 2, 1, 3)), (dl, 4, dr))
-            else:
-                block = do("matmul", _two(st, gates, diagonal), block)
-            tensors[lo], tensors[hi] = _split(do("reshape", block, (dl, 2, 2, dr)), account,
-                                              st.left)
-            centre = lo if st.left else hi
-            continue
-        block = tensors[lo]
-        for s in range(lo + 1, hi + 1):
-            block = do("reshape", do("tensordot", block, tensors[s], 1),
-                       tuple(block.shape[:-1]) + (2, tensors[s].shape[2]))
-        block = oe.contract(st.subscripts, gates[st.op], block)
-        for s in range(lo, hi):  # split off one site at a time, left to right
-            a, b = _split(do("reshape", block, (block.shape[0], 2, 2, -1)), account, False)
-            tensors[s] = a
-            block = do("reshape", b, (b.shape[0],) + tuple(block.shape[2:]))
-        tensors[hi] = block
-        centre = hi
-    return MPS(tensors, centre, account.fidelity, account.truncations,
-               account.largest_discarded)
 
 
 def warn_fidelity(fidelity: float, threshold: float | None) -> None:

@@ -1,10 +1,13 @@
 """Strategy ``mps``: a truncated matrix product state (engine in :mod:`tnq.mps`).
 
 At compile time the circuit is routed into a schedule of one- and
-multi-site steps (:mod:`tnq.compile.route`) and the bond dimensions it can
-reach are bounded, so a state that would not fit ``max_memory`` is refused
-before anything runs. A call simulates the MPS once per parameter vector and
-returns the fidelity estimate with the value.
+multi-site steps (:mod:`tnq.compile.route`), the matrices of its two-site
+steps are laid out for one batched build per call (:class:`~tnq.mps_sweep.StepGates`)
+and the bond dimensions it can reach are bounded, so a state that would not
+fit ``max_memory`` is refused before anything runs. A call simulates all its
+rows (parameter vectors, inputs, parameter-shift rows) in one batched sweep
+(:func:`~tnq.mps_sweep.sweep`) and returns the fidelity estimate and an error
+bar with the value.
 
 The number of singular values kept depends on their values, so this strategy
 runs eagerly only: under ``jax.jit``, ``jax.vmap``, ``jax.grad`` or
@@ -22,10 +25,12 @@ from autoray import do
 
 from .. import checks
 from ..compile.route import Schedule, route
-from ..contract import Values, unbind
+from ..contract import Values
 from ..errors import MemoryLimitError, ParameterError
-from ..mps import MPS, simulate, warn_fidelity
+from ..mps import MPS, batch_probabilities, batch_term_values, warn_fidelity
+from ..mps_sweep import StepGates, Swept, sweep
 from ..plan import Plan, as_float, format_bytes
+from ..progress import bar
 from .base import (
     FLOPS_PER_SECOND,
     MAX_BATCH,
@@ -61,6 +66,9 @@ class MpsStrategy(Strategy):
         self.diagonal = tuple(op.gate.diagonal for op in setup.ops)
         self.gate_refs = tuple(e.locate(i) for i in range(len(setup.ops)))
         self.schedule: Schedule = route(setup.ops, setup.num_qubits)
+        self.recipe = StepGates.build(self.schedule, self.gate_refs,
+                                      [k.shape for k in e.kinds], e.constants(),
+                                      self.diagonal)
         self.bounds = bond_bounds(self.schedule, setup.max_bond)
         self.operators = TermOperators(setup.terms, setup.dtype) \
             if setup.terms is not None else None
@@ -117,65 +125,81 @@ class MpsStrategy(Strategy):
         per_state = sum(2 * a * b for a, b in zip(chis, chis[1:])) * s.itemsize
         return int(max(1, min(MAX_BATCH, s.max_memory // per_state)))
 
-    def simulate_all(self, values: Values, shifts: dict | None = None) -> list[MPS]:
-        """One MPS per parameter vector of the call (one when unbatched)."""
+    def sweep(self, values: Values, shifts: dict | None = None) -> tuple[Swept, int | None]:
+        """All rows of the call simulated in one batched sweep, and the call's
+        batch size (None when unbatched)."""
         s, e = self.setup, self.setup.evaluator
         batch, shifts = e.shifts(values, shifts)
         tables = e.tables(values, shifts)
         consts = e.constants(values.vals)
-        states = []
-        for b in range(batch or 1):
-            rows = [unbind(t[b] if t.ndim > len(k.shape) + 1 else t)
-                    for t, k in zip(tables, e.kinds)]
-            gates = [consts[row] if kind < 0 else rows[kind][row]
-                     for kind, row in self.gate_refs]
-            states.append(simulate(self.schedule, gates, consts[0], max_bond=s.max_bond,
-                                   cutoff=s.cutoff, diagonal=self.diagonal,
-                                   progress=s.progress, seconds=self._seconds()))
-        warn_fidelity(min(m.fidelity for m in states), s.min_fidelity)
-        return states
+        kinds = e.kinds
+
+        def gate_of(i: int):
+            kind, row = self.gate_refs[i]
+            if kind < 0:
+                return consts[row][None]
+            t = tables[kind]
+            return t[:, row] if t.ndim > len(kinds[kind].shape) + 1 else t[row][None]
+
+        with bar(len(self.schedule.steps), "MPS sweeps", show=s.progress,
+                 seconds=self._seconds() * (batch or 1), unit="step") as shown:
+            swept = sweep(self.schedule, self.recipe, tables, consts, gate_of,
+                          batch=batch or 1, max_bond=s.max_bond, cutoff=s.cutoff,
+                          shown=shown)
+        warn_fidelity(float(swept.account.fidelity.min()), s.min_fidelity)
+        return swept, batch
 
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
         terms, operators = self.setup.terms, self.operators
         assert terms is not None and operators is not None
-        states = self.simulate_all(values, shifts)
-        batch = None if values.batch is None and not shifts else len(states)
-        ops = operators.on(states[0].tensors[0])
-        out = [operators.combine(m.term_values(terms, ops)) for m in states]
-        total = out[0] if batch is None else do("stack", out)
-        fidelity = np.array([m.fidelity for m in states])
+        swept, batch = self.sweep(values, shifts)
+        ops = operators.on(swept.tensors[0])
+        total = operators.combine(batch_term_values(swept.tensors, swept.centre, terms, ops))
+        fidelity = swept.account.fidelity
+        if batch is None:
+            total = total[0]
         return anchored(total, values), \
             {"fidelity": float(fidelity[0]) if batch is None else fidelity}
+
+    def _states(self, values: Values) -> list[MPS]:
+        swept, _ = self.sweep(values)
+        acc = swept.account
+        return [MPS([t[b] for t in swept.tensors], swept.centre, float(acc.fidelity[b]),
+                    int(acc.truncations[b]), float(acc.largest[b]))
+                for b in range(acc.batch)]
 
     def simulate(self, values: Values) -> MPS:
         if values.batch is not None:
             raise ParameterError(f"simulate, amplitudes and marginals of an MPS take one "
                                  f"parameter vector, got a batch of {values.batch}")
-        return self.simulate_all(values)[0]
+        return self._states(values)[0]
 
     def state(self, values: Values):
         n, s = self.setup.num_qubits, self.setup
         checks.fits(2**n * s.itemsize, s.max_memory, f"a {n}-qubit state vector",
                     "pass a larger max_memory= to tnq.compile, or ask for amplitudes, "
                     "probabilities of fewer qubits or samples")
-        states = [m.to_dense() for m in self.simulate_all(values)]
+        states = [m.to_dense() for m in self._states(values)]
         return states[0] if values.batch is None else do("stack", states)
 
     def amplitude(self, values: Values, onehot: np.ndarray):
         return self.simulate(values).amplitude(onehot.argmax(-1))
 
     def probabilities(self, values: Values, qubits):
-        if qubits is None:
-            psi = self.state(values)
-            return do("real", psi * do("conj", psi))
-        s, k = self.setup, len(qubits)  # the MPS builds their reduced density matrix
-        chi = max(self.bounds, default=1)
-        checks.fits(4**k * chi * chi * s.itemsize, s.max_memory,
-                    f"probabilities of {k} qubits from the MPS (their 2^{k} x 2^{k} reduced "
-                    f"density matrix with bonds up to {chi})",
-                    "pass a larger max_memory= to tnq.compile, or ask for fewer qubits "
-                    "(or samples)")
-        return self.simulate(values).probabilities(qubits)
+        """Probabilities from the MPS without a ``2^k x 2^k`` matrix (see
+        :func:`~tnq.mps.batch_probabilities`): ``2^k`` values per row, with one
+        ``chi x chi`` environment per outcome for scattered qubits."""
+        s = self.setup
+        qs = tuple(range(s.num_qubits)) if qubits is None else tuple(qubits)
+        k, chi = len(qs), max(self.bounds, default=1)
+        rows = values.batch or 1
+        checks.fits(rows * 2**k * chi * chi * s.itemsize, s.max_memory,
+                    f"probabilities of {k} qubits from the MPS (one {chi} x {chi} environment "
+                    f"per outcome)", "pass a larger max_memory= to tnq.compile, or ask for "
+                    "fewer qubits (or samples)")
+        swept, batch = self.sweep(values)
+        p = batch_probabilities(swept.tensors, swept.centre, qs)
+        return p[0] if batch is None else p
 
     def _seconds(self) -> float:
         """The estimated seconds of one simulation (for progress bars)."""
