@@ -33,6 +33,7 @@ from pennylane.devices import Device, ExecutionConfig  # noqa: E402
 from pennylane.devices.modifiers import simulator_tracking, single_tape_support  # noqa: E402
 from pennylane.devices.preprocess import (  # noqa: E402
     decompose,
+    device_resolve_dynamic_wires,
     no_sampling,
     validate_device_wires,
     validate_measurements,
@@ -40,6 +41,7 @@ from pennylane.devices.preprocess import (  # noqa: E402
 from pennylane.measurements import (  # noqa: E402
     ExpectationMP,
     ProbabilityMP,
+    StateMeasurement,
     StateMP,
     VarianceMP,
 )
@@ -128,6 +130,11 @@ class TnqDevice(Device):
         and set of measured terms)."""
         return self._compiles
 
+    @property
+    def programs(self) -> tuple[Program, ...]:
+        """The Programs kept on this device, least recently used first."""
+        return tuple(p for _, p in self._programs.items())
+
     # ------------------------------------------------------------ configuration
     def setup_execution_config(self, config: ExecutionConfig | None = None,
                                circuit=None) -> ExecutionConfig:
@@ -154,6 +161,9 @@ class TnqDevice(Device):
         pipeline.add_transform(decompose, stopping_condition=tr.supported,
                                skip_initial_state_prep=False, target_gates=tr.TARGET_GATES,
                                name=self.name)
+        pipeline.add_transform(device_resolve_dynamic_wires, wires=self.wires,
+                               allow_resets=False)
+        pipeline.add_transform(validate_device_wires, self.wires, name=self.name)
         pipeline.add_transform(validate_measurements, name=self.name)
         pipeline.add_transform(sample_in_eigenbases)
         if config.gradient_method == "backprop":
@@ -365,7 +375,7 @@ def _exact(dev: TnqDevice, tape, struct: tr.Structure, n: int, wires):
                            _weighted(w["square"], values, at) - mean**2)
         elif isinstance(mp, ProbabilityMP) and mp.mv is None:
             results.append(_probabilities(dev, tape, mp, struct, n, wires, theta))
-        elif isinstance(mp, StateMP):
+        elif isinstance(mp, StateMeasurement):  # the state, or what follows from it
             psi = _call(program.state, theta)
             phase = _phase(tape, struct)
             if phase is not None:
@@ -387,7 +397,14 @@ def _probabilities(dev: TnqDevice, tape, mp, struct, n: int, wires, theta):
         struct = tr.structure(ops, index)
         theta = _stack(tr.gate_params(ops, struct), tape.batch_size)
     program = dev.program(struct, n, ())
-    return _call(lambda x: program.probabilities(x, qubits=qubits), theta)
+
+    def probs(x):
+        if tape.batch_size is None:
+            return program.probabilities(x, qubits=qubits)
+        rows = [program.probabilities(x[b], qubits=qubits) for b in range(tape.batch_size)]
+        return qml.math.stack(rows)  # marginals take one parameter vector
+
+    return _call(probs, theta)
 
 
 def _sampled(dev: TnqDevice, tape, struct: tr.Structure, n: int, wires):

@@ -53,8 +53,14 @@ def supported(op) -> bool:
     :data:`GATES`, a no-op, or a ``QubitUnitary`` with a constant (numpy) matrix."""
     if op.name in TARGET_GATES:
         return True
-    return op.name == "QubitUnitary" and op.batch_size is None and \
-        qml.math.get_interface(op.data[0]) == "numpy"
+    return _constant_matrix(op) and (op.name == "QubitUnitary" or not op.has_decomposition)
+
+
+def _constant_matrix(op) -> bool:
+    """Whether ``op`` is a gate with a matrix of numpy numbers (not trainable, not
+    broadcast): it runs as a tnq unitary."""
+    return op.has_matrix and op.batch_size is None and len(op.wires) > 0 and \
+        all(qml.math.get_interface(d) == "numpy" for d in op.data)
 
 
 class Structure:
@@ -64,7 +70,7 @@ class Structure:
     maps each tape parameter index (PennyLane's numbering of the tape's
     parameters) to its position in the circuit's parameter vector, or to
     ``None`` for a global phase; ``phases`` lists the global phases' tape
-    parameter indices.
+    parameter indices. Gates with constant matrices have no slots.
     """
 
     def __init__(self, key: tuple, slots: dict[int, int | None], phases: tuple[int, ...],
@@ -98,12 +104,10 @@ def structure(ops: Sequence, wire_index: dict) -> Structure:
             phases.append(index)
         elif op.name in NO_OPS:
             pass
-        elif op.name == "QubitUnitary" and supported(op):
-            matrix = np.asarray(op.data[0], dtype=complex)
+        elif op.name not in GATES and supported(op):  # a constant matrix
+            matrix = np.asarray(qml.matrix(op, wire_order=op.wires), dtype=complex)
             key.append(("unitary", tuple(wire_index[w] for w in op.wires), matrix.tobytes()))
             matrices.append(matrix)
-            k = 0
-            index += 1
         elif op.name in GATES:
             for j in range(k):
                 slots[index + j] = at + j
