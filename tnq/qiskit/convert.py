@@ -46,7 +46,7 @@ GATE_NAMES = {
 }
 """tnq gate name -> the Qiskit standard gate class (in ``qiskit.circuit.library``)
 with the same matrix. tnq's ``fsim`` has no Qiskit counterpart: :func:`to_qiskit`
-writes it as a gate named ``fsim`` defined by ``xx_plus_yy`` and ``cp``."""
+writes it as a gate named ``fsim`` defined by ``rxx``, ``ryy`` and ``cp``."""
 
 IGNORED = ("barrier", "delay")
 """Instructions that do nothing to the state and are skipped."""
@@ -346,7 +346,7 @@ def to_qiskit(circuit: Circuit, params=None, *, inputs=None, measure: bool = Fal
     -------
     qiskit.QuantumCircuit
         Qubit ``i`` is tnq's qubit ``i``; user unitaries are ``UnitaryGate``
-        and ``fsim`` a gate named ``fsim`` (defined by ``xx_plus_yy`` and
+        and ``fsim`` a gate named ``fsim`` (defined by ``rxx``, ``ryy`` and
         ``cp``). ``tnq.from_qiskit`` reads it back as the same circuit (data
         inputs come back as parameters: Qiskit does not tell them apart).
 
@@ -418,7 +418,7 @@ def _qiskit_angle(p, values, offsets, vectors, k: int, op: Op):
 def _fsim_class():
     """The Qiskit gate class of tnq's ``fsim`` (made once, when Qiskit is first needed)."""
     from qiskit.circuit import Gate, QuantumCircuit
-    from qiskit.circuit.library import CPhaseGate, XXPlusYYGate
+    from qiskit.circuit.library import CPhaseGate, RXXGate, RYYGate
 
     class FSimGate(Gate):
         """tnq's fSim gate: ``[[1,0,0,0],[0,c,-is,0],[0,-is,c,0],[0,0,0,e^{-i phi}]]``
@@ -430,7 +430,8 @@ def _fsim_class():
         def _define(self):
             theta, phi = self.params
             qc = QuantumCircuit(2, name="fsim")
-            qc.append(XXPlusYYGate(2 * theta, 0.0), [0, 1])
+            qc.append(RXXGate(theta), [0, 1])  # XX and YY commute: exp(-i theta (XX+YY)/2)
+            qc.append(RYYGate(theta), [0, 1])
             qc.append(CPhaseGate(-phi), [0, 1])
             self.definition = qc
 

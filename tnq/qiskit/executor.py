@@ -31,12 +31,11 @@ class QiskitExecutor:
     """Executes circuits on a Qiskit backend or sampler; counts come back tnq-ordered.
 
     With a ``SamplerV2`` primitive, circuits of one structure (the shifted
-    circuits of parameter shift, in one measurement setting) are sent as one
-    parametrized circuit with a ``(B, P)`` array of parameter values, one PUB
-    per structure: the primitive (and ``pass_manager``) see each structure
-    once. A primitive draws with its own seed (give it one when you build it,
-    e.g. ``SamplerV2(seed=1)``); the ``seed`` of :meth:`run` seeds the
-    transpiler only.
+    circuits of parameter shift, in one measurement setting) are built and
+    passed through ``pass_manager`` once, as a parametrized circuit; each
+    circuit is that one with its numbers bound (a PUB each, all in one job).
+    A primitive draws with its own seed (give it one when you build it, e.g.
+    ``SamplerV2(seed=1)``); the ``seed`` of :meth:`run` is not used then.
 
     Parameters
     ----------
@@ -119,20 +118,18 @@ class QiskitExecutor:
         groups: dict[tuple, list[int]] = {}
         for i, c in enumerate(circuits):
             groups.setdefault(_structure(c), []).append(i)
-        pubs, members = [], []
+        pubs, order = [], []
         for key, idx in groups.items():
             qc, params, cols = self._template(key, circuits[idx[0]])
             values = np.array([[float(p) for op in circuits[i].ops  # type: ignore[arg-type]
                                 for p in op.params] for i in idx]).reshape(len(idx), -1)
-            pubs.append((qc, {tuple(params): values[:, cols]}) if params else
-                        (qc, _no_parameters(len(idx))))
-            members.append(idx)
+            for row in values[:, cols]:  # bound here: Aer 0.18 binds some gates wrongly
+                pubs.append((qc.assign_parameters(dict(zip(params, row))),))
+            order += idx
         results = self.target.run(pubs, shots=shots).result()
         out: list[dict[str, int]] = [{} for _ in circuits]
-        for pub_result, idx in zip(results, members):
-            bits = pub_result.data.meas
-            for b, i in enumerate(idx):
-                out[i] = _tnq_counts(bits.get_counts(b), circuits[i].num_qubits, i)
+        for pub_result, i in zip(results, order):
+            out[i] = _tnq_counts(pub_result.data.meas.get_counts(), circuits[i].num_qubits, i)
         return out
 
     def _template(self, key: tuple, circuit: Circuit):
@@ -158,12 +155,6 @@ class QiskitExecutor:
                 self._templates.popitem(last=False)
         self._templates.move_to_end(key)
         return hit
-
-
-def _no_parameters(count: int):
-    from qiskit.primitives.containers import BindingsArray
-
-    return BindingsArray(shape=(count,))
 
 
 def _tnq_counts(counts, n: int, i: int) -> dict[str, int]:

@@ -50,7 +50,7 @@ class _Primitive:
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ParameterError(f"cache_size must be a positive integer, got {show(cache_size)}")
         self._seed = checks.seed(seed)
-        self._options = {"strategy": strategy, "max_memory": max_memory, "max_bond": max_bond}
+        self._strategy, self._max_memory, self._max_bond = strategy, max_memory, max_bond
         self._converted = Memo(cache_size, travel=False)
         self._programs = Memo(cache_size, travel=False)
 
@@ -68,7 +68,8 @@ class _Primitive:
     def _program(self, key: Hashable, converted: Converted, observables=None) -> Program:
         return self._programs.get((key, observables), lambda: compile(
             converted.circuit, None if observables is None else list(observables),
-            progress=False, **self._options))
+            strategy=self._strategy, max_memory=self._max_memory, max_bond=self._max_bond,
+            progress=False))
 
     @property
     def programs(self) -> list[Program]:
