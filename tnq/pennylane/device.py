@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -114,8 +115,9 @@ class TnqDevice(Device):
         if strategy not in STRATEGIES:
             raise CompileError(f"tnq.qubit: strategy={strategy!r} is not available; expected "
                                f"one of {STRATEGIES}")
-        options = {"strategy": strategy, "max_bond": max_bond, "max_memory": max_memory,
-                   "optimize": optimize, "dtype": dtype, "progress": False}
+        options: dict[str, Any] = {"strategy": strategy, "max_bond": max_bond,
+                                   "max_memory": max_memory, "optimize": optimize,
+                                   "dtype": dtype, "progress": False}
         if cutoff is not None:
             options["cutoff"] = cutoff
         self._options = options
@@ -256,7 +258,8 @@ def _device_differentiable(tape) -> bool:
 def _weights(tape, index) -> tuple[list, tuple]:
     """Per measurement, ``{"mean": [(c, k)], "square": [(c, k)]}`` (the latter
     for variances), and every distinct non-identity term key, in order."""
-    weights, keys = [], {}
+    weights: list[dict] = []
+    keys: dict[tuple, int] = {}
     for mp in tape.measurements:
         w = {}
         if isinstance(mp, (ExpectationMP, VarianceMP)) and mp.obs is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import reduce
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,11 @@ class Structure:
 
 def structure(ops: Sequence, wire_index: dict) -> Structure:
     """The :class:`Structure` of ``ops`` on wires numbered by ``wire_index``."""
-    key, slots, phases, matrices, at, index = [], {}, [], [], 0, 0
+    key: list[tuple] = []
+    slots: dict[int, int | None] = {}
+    phases: list[int] = []
+    matrices: list[np.ndarray] = []
+    at = index = 0
     for op in ops:
         k = len(op.data)
         if op.name == "GlobalPhase":
@@ -130,7 +135,7 @@ def gate_params(ops: Sequence, struct: Structure) -> list:
 
 
 # --------------------------------------------------------------- observables
-def terms(obs, wire_index: dict) -> list[tuple[object, tuple]]:
+def terms(obs, wire_index: dict) -> list[tuple[Any, tuple]]:
     """``obs`` as ``[(coefficient, term key)]``: a key is ``("P", ((q, "X"), ...))``
     for a Pauli word (``()``: the identity) or ``("D", qubits, matrix)`` for a
     dense operator."""
@@ -211,7 +216,7 @@ def _qubits(key: tuple) -> tuple[int, ...]:
     return tuple(q for q, _ in key[1]) if key[0] == "P" else key[1]
 
 
-def square(pairs: list[tuple[object, tuple]]) -> list[tuple[object, tuple]]:
+def square(pairs: list[tuple[Any, tuple]]) -> list[tuple[Any, tuple]]:
     """The terms of ``O @ O`` for ``O = sum_k c_k T_k`` (the phases of products of
     Pauli words are kept: the imaginary ones cancel in pairs)."""
     out = []
