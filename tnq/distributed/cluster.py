@@ -22,6 +22,8 @@ from ..optional import require
 
 __all__ = ["Cluster", "DistributedError"]
 
+CONNECT_SECONDS = 30
+"""Seconds to wait for a scheduler given by its address."""
 RETRIES = 1
 """Reruns of a task that raised an unexpected (non-tnq) exception on a worker.
 Lost workers are handled by Dask's scheduler (``allowed-failures``), not here."""
@@ -39,7 +41,12 @@ class Cluster:
     def __init__(self, client):
         distributed = require("distributed", "tnq.distributed")
         if isinstance(client, str):
-            client = distributed.Client(client)
+            try:
+                client = distributed.Client(client, timeout=CONNECT_SECONDS)
+            except (OSError, ValueError, TimeoutError) as exc:
+                raise DistributedError(f"could not connect to a Dask scheduler at {client!r} "
+                                       f"within {CONNECT_SECONDS} s ({exc}); expected an "
+                                       "address such as 'tcp://host:8786'") from None
         if not isinstance(client, distributed.Client):
             raise ParameterError(f"client must be a dask.distributed.Client or a scheduler "
                                  f"address such as 'tcp://host:8786', got "

@@ -152,10 +152,14 @@ class DistributedProgram:
     def expectation(self, params=None, inputs=None):
         """The expectation values of a call, as ``program(params, inputs)``; a batch
         runs on the cluster (see the class docstring)."""
-        p, x, rows = self._numbers(params, inputs)
+        kind = _backend(params, inputs)
+        if kind == "numpy":
+            p, x, rows = self._numbers(params, inputs)
+        else:  # torch or jax arrays (maybe traced): only their shapes are read here
+            p, x = self._program.pack(params), self._program.pack(inputs, "inputs")
+            rows = _rows(p, x)
         if rows is None or self._runs_locally(rows, p, x):
             return self._program(params, inputs)
-        kind = _backend(params, inputs)
         if kind == "torch":
             from .autodiff import torch_call
 
@@ -293,11 +297,7 @@ class DistributedProgram:
         program = self._program
         p = None if params is None else _numpy(program.pack(params), "params")
         x = None if inputs is None else _numpy(program.pack(inputs, "inputs"), "inputs")
-        rows = {a.shape[0] for a in (p, x) if a is not None and a.ndim == 2}
-        if len(rows) > 1:
-            raise ParameterError(f"params and inputs are batches of different sizes "
-                                 f"{p.shape[0]} and {x.shape[0]}; expected one batch size")  # type: ignore[union-attr]
-        return p, x, (rows.pop() if rows else None)
+        return p, x, _rows(p, x)
 
     def _split(self, rows: int) -> Split:
         program = self._program
@@ -321,8 +321,9 @@ class DistributedProgram:
         if p is None and x is None:  # parameter shift: rows of one vector
             p = None if p1 is None else np.broadcast_to(p1, (n,) + p1.shape)
             x = x1
-        else:
-            p, x = take(p, 0, n), take(x, 0, n)
+        else:  # the shapes of the call's first rows (the values do not matter)
+            p, x = (None if a is None else np.zeros(tuple(take(a, 0, n).shape))
+                    for a in (p, x))
         self._program(p, x)
         t0 = time.perf_counter()
         self._program(p, x)
@@ -338,6 +339,15 @@ class DistributedProgram:
                                  rows=[b - a for a, b in s.ranges()], what=what,
                                  show=self._program.progress, seconds=seconds,
                                  timeout=self._timeout)
+
+
+def _rows(p, x) -> int | None:
+    """The batch size of a call (None: unbatched), from the arrays' shapes."""
+    sizes = [tuple(a.shape) for a in (p, x) if a is not None and len(a.shape) == 2]
+    if len({s[0] for s in sizes}) > 1:
+        raise ParameterError(f"params and inputs are batches of different sizes "
+                             f"{sizes[0][0]} and {sizes[1][0]}; expected one batch size")
+    return sizes[0][0] if sizes else None
 
 
 def take(a, start: int, stop: int):
