@@ -448,3 +448,16 @@ def test_executor_takes_statevector_sampler_and_pass_managers(shift_problem):
     assert Old is QiskitExecutor is tnq.QiskitExecutor
     assert old_to_qiskit(tnq.Circuit(2).h(0)).count_ops() == {"h": 1, "measure": 2,
                                                               "barrier": 1}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_estimator_on_qiskits_random_circuits(seed):
+    from qiskit.circuit.random import random_circuit
+
+    qc = random_circuit(4, 6, max_operands=3, seed=seed)  # many gates outside tnq's set
+    ops = random_ops(4, 3, np.random.default_rng(seed))
+    ours = Estimator().run([(qc, ops)]).result()[0].data.evs
+    theirs = StatevectorEstimator().run([(qc, ops)]).result()[0].data.evs
+    np.testing.assert_allclose(ours, theirs, atol=ATOL)
+    np.testing.assert_allclose(np.abs(tnq.state(tnq.from_qiskit(qc))) ** 2,
+                               np.abs(qiskit_state(qc)) ** 2, atol=ATOL)
