@@ -18,6 +18,7 @@ from ..contract import to_numpy
 from ..errors import CompileError, GradientError, ParameterError
 from ..optional import require
 from ..program import Program
+from .adjoint import adjoint_applies, adjoint_value_and_grad
 from .shift import param_shift
 
 __all__ = ["value_and_grad", "best_backend"]
@@ -49,9 +50,13 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
         One parameter vector (and data inputs, if any), flat or as a mapping
         ``{name: array}`` of the circuit's vectors (see :meth:`tnq.Program.pack`);
         a mapping's gradient comes back as a mapping.
-    backend : {"jax", "torch", "numpy"}, optional
+    backend : {"jax", "torch", "numpy", "adjoint"}, optional
         Default: the kind of ``params`` if it is a jax or torch array (results
-        then come back as that kind), otherwise the best installed autodiff
+        then come back as that kind); otherwise, in the state regime (strategy
+        ``statevector`` or ``state``, the state and one adjoint vector per
+        observable within ``max_memory``), ``"adjoint"``: one forward pass and
+        one reverse sweep over fused gate blocks in numpy
+        (:mod:`tnq.gradients.adjoint`); elsewhere the best installed autodiff
         backend (results as numpy). ``"numpy"`` uses the exact
         parameter-shift rule.
 
@@ -82,6 +87,8 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
         return value, program.unpack(grad)
     kind = type(params).__module__.split(".")[0]
     native = kind in ("jax", "jaxlib", "torch")
+    if backend is None and not native and adjoint_applies(program):
+        backend = "adjoint"
     if backend is None:
         backend = ("jax" if kind in ("jax", "jaxlib") else kind) if native else best_backend()
         if backend == "jax" and not native and program.dtype == "complex128" \
@@ -94,9 +101,11 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
     elif backend == "numpy":
         g = param_shift(program, params, inputs)
         return g.value, g.grad
+    elif backend == "adjoint":
+        return adjoint_value_and_grad(program, params, inputs)
     else:
         raise GradientError(f"backend={backend!r} is not an autodiff backend; expected "
-                            "'jax', 'torch' or 'numpy'")
+                            "'jax', 'torch', 'numpy' or 'adjoint'")
     if native:
         return value, grad
     value = to_numpy(value)

@@ -14,6 +14,7 @@ Python loops run over groups, steps and blocks, never over gates.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from autoray import do, get_lib_fn, infer_backend
@@ -93,18 +94,36 @@ class _Group:
         self._kinds = [None if s[0] == "const" else (s[1], s[3], s[4]) for s in steps]
         self._parts: list[list] = [[] for _ in steps]  # constant matrices or table rows
         self.members: list[int] = []  # block positions in the fusion
-        self.steps: list[tuple] = []  # ("const", (M, d[, d])) or ("kind", j, rows, pos, diag)
+        # ("const", (M, d[, d])) or ("kind", j, rows, pos, diag, basis): see _basis
+        self.steps: list[tuple] = []
 
     def add(self, b: int, steps: list[tuple]) -> None:
         self.members.append(b)
         for part, s in zip(self._parts, steps):
             part.append(s[1] if s[0] == "const" else s[2])
 
-    def freeze(self) -> None:
-        self.steps = [("const", np.stack(p)) if k is None else
-                      ("kind", k[0], np.array(p, dtype=np.int64), k[1], k[2])
-                      for k, p in zip(self._kinds, self._parts)]
+    def freeze(self, dtype) -> None:
+        k = self.dim.bit_length() - 1
+        self.steps = [("const", np.stack(p)) if s is None else
+                      ("kind", s[0], np.array(p, dtype=np.int64), s[1], s[2],
+                       _basis(s[1], k, s[2], self.diagonal, np.dtype(dtype).name))
+                      for s, p in zip(self._kinds, self._parts)]
         self._parts = []
+
+
+@lru_cache(maxsize=256)
+def _basis(pos: tuple[int, ...], k: int, gate_diag: bool, block_diag: bool, dtype: str):
+    """``(m, d*d)`` (``(m, d)`` for a diagonal block): each entry of a gate on
+    block positions ``pos`` (``m`` of them: ``4^g``, or ``2^g`` when diagonal)
+    embedded in the ``k``-qubit block; None when the gate is the block."""
+    if tuple(pos) == tuple(range(k)) and gate_diag == block_diag:
+        return None
+    g = len(pos)
+    m = 2**g if gate_diag else 4**g
+    units = np.eye(m, dtype=dtype).reshape((m,) + (2,) * (g if gate_diag else 2 * g))
+    embed = _Embedder(np.dtype(dtype))
+    out = np.stack([embed._embed(u, pos, k, gate_diag, block_diag) for u in units])
+    return out.reshape(m, -1)
 
 
 class BlockRecipe:
@@ -135,7 +154,7 @@ class BlockRecipe:
                 groups[key] = _Group(block.dim, block.diagonal, steps)
             groups[key].add(b, steps)
         for group in groups.values():
-            group.freeze()
+            group.freeze(evaluator.dtype)
         self.groups = tuple(groups.values())
         self.dtype = evaluator.dtype
         self._kind_ndim = [len(k.shape) + 1 for k in evaluator.kinds]
@@ -181,7 +200,8 @@ class BlockRecipe:
         def make():
             consts = {b: to_backend(m, like) for b, m in self.constant.items()}
             groups = [[("const", to_backend(s[1], like)) if s[0] == "const" else
-                       ("kind", s[1], to_backend(s[2], like), s[3], s[4]) for s in g.steps]
+                       ("kind", s[1], to_backend(s[2], like), s[3], s[4],
+                        None if s[5] is None else to_backend(s[5], like)) for s in g.steps]
                       for g in self.groups]
             eyes = {}
             for g in self.groups:
@@ -208,34 +228,80 @@ class BlockRecipe:
 
     def _build(self, group: _Group, steps: list, tables: list, eyes: dict):
         """``(..., M, d, d)`` (``(..., M, d)``): the group's matrices."""
-        d, diag = group.dim, group.diagonal
-        k = d.bit_length() - 1
-        tail = (d,) if diag else (d, d)
         acc = None
         for s in steps:
-            if s[0] == "const":
-                c = s[1]
-                acc = c if acc is None else (c * acc if diag else do("matmul", c, acc))
-                continue
-            _, j, rows, pos, gate_diag = s
-            table = tables[j]
-            axis = int(table.ndim > self._kind_ndim[j])
-            g = _take(table, rows, axis)
-            lead = tuple(g.shape[:axis + 1])
-            if acc is None and gate_diag == diag and tuple(pos) == tuple(range(k)):
-                acc = do("reshape", g, lead + tail)  # the gate is the block
-                continue
-            gate_shape = (2,) * (len(pos) if gate_diag else 2 * len(pos))
-            g = do("reshape", g, lead + gate_shape)
-            if acc is None:
-                acc = eyes[(d, diag)]
-            acc = do("reshape", acc, tuple(acc.shape[:-len(tail)]) + (2,) * k
-                     + (() if diag else (d,)))
-            eq = _equation(pos, k, gate_diag, dense_block=not diag, lead="...")
-            acc = do("einsum", eq, g, acc)
-            acc = do("reshape", acc, tuple(acc.shape[:acc.ndim - k - (0 if diag else 1)])
-                     + tail)
+            acc = self._step(group, s, acc, tables, eyes)
         return acc
+
+    def _gate(self, s: tuple, tables: list, table=None):
+        """A symbolic step's gates embedded in the block, flat: ``(..., M, d*d)``
+        (``(..., M, d)`` for a diagonal block), by one product with the step's
+        basis; from ``table`` instead of their kind's table when given (e.g.
+        their derivatives)."""
+        _, j, rows, pos, gate_diag, basis = s
+        table = tables[j] if table is None else table
+        axis = int(table.ndim > self._kind_ndim[j])
+        g = _take(table, rows, axis)
+        lead = tuple(g.shape[:axis + 1])
+        flat = do("reshape", g, lead + (-1,))
+        e = flat if basis is None else do("matmul", flat, basis)
+        return e
+
+    def _step(self, group: _Group, s: tuple, acc, tables: list, eyes: dict,
+              transpose: bool = False):
+        """``acc`` with step ``s`` applied on the left (its transpose, when
+        ``transpose``); ``acc=None`` stands for the identity."""
+        d, diag = group.dim, group.diagonal
+        if s[0] == "const":
+            c = do("swapaxes", s[1], -1, -2) if transpose and not diag else s[1]
+            return c if acc is None else (c * acc if diag else do("matmul", c, acc))
+        e = self._gate(s, tables)
+        if not diag:
+            e = do("reshape", e, tuple(e.shape[:-1]) + (d, d))
+            if transpose:
+                e = do("swapaxes", e, -1, -2)
+        if acc is None:
+            return e
+        return e * acc if diag else do("matmul", e, acc)
+
+    def derivatives(self, g: int, tables: list, dtables: list, overlap, like) -> list:
+        """``2 Re sum_ij (dB/dt)_ij R_ij`` for every parameter ``t`` of the
+        symbolic gates of group ``g``'s blocks ``B``, given their overlaps ``R``
+        (``overlap``: ``(..., M, d, d)``, or ``(..., M, d)`` for a diagonal
+        group) and the derivatives of the gate tables (``dtables[kind][column]``).
+
+        With the block ``B = S_T ... S_1`` (steps), ``dB/dt = A dS_t C`` for
+        ``C = S_{t-1} ... S_1`` and ``A = S_T ... S_{t+1}``, and the sum is
+        ``sum_ij (dS_t)_ij Y_ij`` with ``Y = (A^T R) C^T``: the prefixes ``C``
+        on the way forward, ``A^T R`` on the way back, one product per step.
+        Returns ``(kind, rows, column, (..., M) values)`` per step and column.
+        """
+        _, groups, eyes = self._on_backend(like)
+        group, steps = self.groups[g], groups[g]
+        diag = group.diagonal
+        prefix: list = []
+        acc = None
+        for s in steps:
+            prefix.append(acc)
+            acc = self._step(group, s, acc, tables, eyes)
+        z = overlap
+        out = []
+        for t in range(len(steps) - 1, -1, -1):
+            s = steps[t]
+            if s[0] == "kind":
+                c = prefix[t]
+                if c is None:
+                    y = z
+                else:
+                    y = z * c if diag else do("matmul", z, do("swapaxes", c, -1, -2))
+                if not diag:
+                    y = do("reshape", y, tuple(y.shape[:-2]) + (-1,))
+                for col, dt in enumerate(dtables[s[1]]):
+                    de = self._gate(s, tables, dt)
+                    out.append((s[1], s[2], col, 2 * do("sum", do("real", de * y), axis=-1)))
+            if t:
+                z = self._step(group, s, z, tables, eyes, transpose=True)
+        return out
 
 
 class ArrayOps:
