@@ -172,13 +172,13 @@ def _contiguous(tensors, first: int, last: int, right, lib: Lib):
     sites left of ``first`` being left-orthonormal (summed over their bond)."""
     a = tensors[first]
     bt, dl = a.shape[0], a.shape[1]
-    v = lib.swapaxes(a.reshape((bt, dl, -1)), 1, 2).reshape((bt, -1, a.shape[3]))
-    for s in range(first + 1, last + 1):  # v: (B, outcomes * left bond, right bond)
+    v = a.reshape((bt, dl * 2, a.shape[3]))  # (B, left bond * outcomes, right bond)
+    for s in range(first + 1, last + 1):
         t = tensors[s]
         v = (v @ t.reshape((bt, t.shape[1], -1))).reshape((bt, -1, t.shape[3]))
-    w = (v @ lib.swapaxes(right, 1, 2)) * v.conj()  # (B, outcomes * dl, r)
+    w = (v @ right) * v.conj()
     n_out = 2 ** (last - first + 1)
-    return lib.real(w.reshape((bt, n_out, -1)).sum(-1))
+    return lib.real(w.reshape((bt, dl, n_out, -1)).sum((1, 3)))
 
 
 def _marginal(tensors, support, left, right, lib: Lib):
