@@ -26,7 +26,8 @@ def compile(circuit: Circuit, observable=None, *, client=None,
             max_memory: int | None = None, dtype: str = "complex128",
             cache: PathCache | None = None, max_bond: int | None = None,
             cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
-            progress: bool = True, threshold: float | None = None):
+            progress: bool = True, threshold: float | None = None,
+            target_fidelity: float | None = None):
     """:func:`tnq.program.compile`, run on a Dask cluster when ``client`` is given.
 
     Without ``client`` it returns the
@@ -46,7 +47,7 @@ def compile(circuit: Circuit, observable=None, *, client=None,
     program: Program = compile_program(
         circuit, observable, strategy=strategy, optimize=optimize, max_memory=max_memory,
         dtype=dtype, cache=cache, max_bond=max_bond, cutoff=cutoff, min_fidelity=min_fidelity,
-        progress=progress, threshold=threshold)
+        progress=progress, threshold=threshold, target_fidelity=target_fidelity)
     if client is None:
         return program
     from .distributed import distribute

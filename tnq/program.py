@@ -67,7 +67,8 @@ class Program:
                  optimize="auto", max_memory: int | None = None, dtype: str = "complex128",
                  cache: PathCache | None = None, max_bond: int | None = None,
                  cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
-                 progress: bool = True, threshold: float | None = None):
+                 progress: bool = True, threshold: float | None = None,
+                 target_fidelity: float | None = None):
         if not isinstance(circuit, Circuit):
             raise CompileError(f"expected a tnq.Circuit, got {type(circuit).__name__}")
         if not isinstance(strategy, str) or strategy not in STRATEGIES:
@@ -80,6 +81,7 @@ class Program:
         check_optimize(optimize)
         _check_mps_options(max_bond, cutoff, min_fidelity)
         _check_threshold(threshold)
+        _check_target(target_fidelity, cutoff)
         if not isinstance(progress, (bool, np.bool_)):
             raise CompileError(f"progress must be True or False, got {progress!r}")
         if circuit.num_qubits == 0:
@@ -96,7 +98,8 @@ class Program:
             optimize=optimize, max_memory=int(max_memory or default_max_memory()),
             dtype=dtype, cache=cache, max_bond=None if max_bond is None else int(max_bond),
             cutoff=float(cutoff), min_fidelity=min_fidelity, progress=bool(progress),
-            threshold=None if threshold is None else float(threshold))
+            threshold=None if threshold is None else float(threshold),
+            target_fidelity=None if target_fidelity is None else float(target_fidelity))
         self._setup, self._layout, self._vector = setup, layout, vector
         self._strategy, self._reason = choose(setup, strategy)
         self._derived = Memo(32, travel=False)
@@ -574,6 +577,18 @@ def _max_flops(max_flops) -> float:
     return float(max_flops)
 
 
+def _check_target(target_fidelity, cutoff) -> None:
+    if target_fidelity is None:
+        return
+    if isinstance(target_fidelity, bool) or not isinstance(
+            target_fidelity, (int, float, np.integer, np.floating)) or not 0 < target_fidelity < 1:
+        raise CompileError(f"target_fidelity must be a number in (0, 1) (the fidelity estimate "
+                           f"an MPS must reach) or None, got {target_fidelity!r}")
+    if cutoff != DEFAULT_CUTOFF:
+        raise CompileError(f"pass either target_fidelity (got {target_fidelity!r}) or cutoff "
+                           f"(got {cutoff!r}): with a target, each split's cutoff follows from it")
+
+
 def _check_threshold(threshold) -> None:
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(
             threshold, (int, float, np.integer, np.floating)) or not 0 <= threshold < 1):
@@ -607,7 +622,8 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
             max_memory: int | None = None, dtype: str = "complex128",
             cache: PathCache | None = None, max_bond: int | None = None,
             cutoff: float = DEFAULT_CUTOFF, min_fidelity: float | None = None,
-            progress: bool = True, threshold: float | None = None) -> Program:
+            progress: bool = True, threshold: float | None = None,
+            target_fidelity: float | None = None) -> Program:
     """Compile ``circuit`` (and optionally an observable) into a :class:`Program`.
 
     Parameters
@@ -641,6 +657,13 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     min_fidelity : float, optional
         ``mps``: warn (:class:`~tnq.mps.TruncationWarning`) when a call's
         fidelity estimate falls under this.
+    target_fidelity : float, optional
+        ``mps``: the fidelity estimate each call must reach, instead of a
+        ``cutoff``: each split may drop at most ``1 - target**(1/splits)`` of
+        its weight, so bonds grow where the state needs them, up to
+        ``max_bond`` or the largest bond that fits ``max_memory`` (then a
+        :class:`~tnq.mps.TruncationWarning` says the target was missed).
+        ``explain()`` shows the bond caps and the peak memory (see docs/mps.md).
     progress : bool
         Show a progress bar (tqdm, on stderr, cleared when done) for work
         estimated to take more than a couple of seconds: path searches,
@@ -664,6 +687,6 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     return Program(circuit, observable, strategy=strategy, optimize=optimize,
                    max_memory=max_memory, dtype=dtype, cache=cache, max_bond=max_bond,
                    cutoff=cutoff, min_fidelity=min_fidelity, progress=progress,
-                   threshold=threshold)
+                   threshold=threshold, target_fidelity=target_fidelity)
 
 

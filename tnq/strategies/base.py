@@ -76,6 +76,9 @@ class Setup:
     progress: bool = True
     """Whether calls (and compiles) expected to take more than a couple of
     seconds show a progress bar (:mod:`tnq.progress`)."""
+    target_fidelity: float | None = None
+    """``mps``: the fidelity estimate each call must reach; bonds grow where
+    needed (within ``max_bond`` and ``max_memory``)."""
     threshold: float | None = None
     """``pauli``: drop Pauli strings under this fraction of the observable's
     1-norm (None: not asked to truncate; ``auto`` then never picks ``pauli``)."""
