@@ -182,7 +182,8 @@ class AdjointSweep:
                               axis=-1) * self._scale
         width = values.vals.shape[-1]
         out = np.zeros((width, int(np.prod(lead, dtype=np.int64))))
-        np.add.at(out, self._src, flat.reshape(-1, len(self._src)).T)
+        if len(self._src):
+            np.add.at(out, self._src, flat.reshape(-1, len(self._src)).T)
         return out.T.reshape(lead + (width,))
 
     def _derivative_tables(self, values: Values) -> list[list]:
