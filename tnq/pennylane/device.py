@@ -162,7 +162,7 @@ class TnqDevice(Device):
         pipeline.add_transform(defer_measurements, allow_postselect=False)
         pipeline.add_transform(decompose, stopping_condition=tr.supported,
                                skip_initial_state_prep=False, target_gates=tr.TARGET_GATES,
-                               name=self.name)
+                               device_wires=self.wires, name=self.name)
         pipeline.add_transform(device_resolve_dynamic_wires, wires=self.wires,
                                allow_resets=False)
         pipeline.add_transform(validate_device_wires, self.wires, name=self.name)
@@ -331,29 +331,40 @@ def _phase(tape, struct: tr.Structure):
 
 def _autograd(fn, theta):
     """``fn(theta)`` for an autograd array ``theta`` (PennyLane's default
-    interface), as an autograd primitive: computed on numpy, differentiated
-    by torch autograd through the same Program (vector-Jacobian products)."""
+    interface), as an autograd primitive: computed on numpy, its vector-Jacobian
+    products by torch autograd through the same Program, themselves primitives
+    of the same kind (so second derivatives work too)."""
     from autograd.extend import defvjp, primitive
 
     torch = require("torch", "backprop with autograd arrays on tnq.qubit")
 
     @primitive
     def run(x):
-        return fn(x)
+        return fn(np.asarray(x))
 
     def vjp(ans, x):
         def back(g):
-            t = torch.tensor(np.asarray(x), dtype=torch.float64, requires_grad=True)
-            out = fn(t)
-            g = torch.as_tensor(np.conj(np.asarray(g)) if out.is_complex() else
-                                np.asarray(g, dtype=float))
-            (grad,) = torch.autograd.grad(out, t, grad_outputs=g.to(out.dtype),
-                                          allow_unused=True)
-            return np.zeros(x.shape) if grad is None else grad.numpy()
+            g = np.asarray(g)
+            return _autograd(lambda t: _torch_vjp(torch, fn, t, g), x)
         return back
 
     defvjp(run, vjp)
     return run(theta)
+
+
+def _torch_vjp(torch, fn, t, g):
+    """``g^T J_fn(t)`` by torch autograd: numpy in and out, or, for a torch
+    ``t`` (a derivative of this), a torch tensor that can be differentiated."""
+    leaf = not isinstance(t, torch.Tensor)
+    if leaf:
+        t = torch.tensor(np.asarray(t), dtype=torch.float64, requires_grad=True)
+    out = fn(t)
+    cot = torch.as_tensor(np.conj(g) if out.is_complex() else g.real).to(out.dtype)
+    (grad,) = torch.autograd.grad(out, t, grad_outputs=cot, create_graph=not leaf,
+                                  allow_unused=True)
+    if grad is None:
+        grad = torch.zeros_like(t)
+    return grad.detach().numpy() if leaf else grad
 
 
 def _call(fn, theta):
