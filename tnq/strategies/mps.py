@@ -18,6 +18,7 @@ through its SVDs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,39 +70,44 @@ class MpsStrategy(Strategy):
         self.recipe = StepGates.build(self.schedule, self.gate_refs,
                                       [k.shape for k in e.kinds], e.constants(),
                                       self.diagonal)
-        self.bounds = bond_bounds(self.schedule, setup.max_bond)
+        self.splits = splits(self.schedule)
+        self.max_bond, self.cutoff = setup.max_bond, setup.cutoff
+        if setup.target_fidelity is not None:  # bonds free up to what memory allows
+            self.cutoff = -math.expm1(math.log(setup.target_fidelity) / max(self.splits, 1))
+            if self.max_bond is None:
+                self.max_bond = memory_bond(self.schedule, setup.itemsize, setup.max_memory)
+        self.bounds = bond_bounds(self.schedule, self.max_bond)
         self.operators = TermOperators(setup.terms, setup.dtype) \
             if setup.terms is not None else None
-        widest = max(self.bounds, default=1)
-        block = widest * widest * 4 * setup.itemsize * 4
-        if block > setup.max_memory:
+        self.spread = _spreads(setup.terms) if setup.terms is not None else None
+        self.peak = peak_bytes(self.schedule, self.bounds, setup.itemsize)
+        if self.peak > setup.max_memory:
+            widest = max(self.bounds, default=1)
             b = self.bounds.index(widest)
             raise MemoryLimitError(
                 f"the MPS may reach bond dimension {_dimension(widest)} (bond {b}, between "
-                f"qubits {b} and {b + 1}); its two-site blocks need about {format_bytes(block)}, "
-                f"over max_memory={format_bytes(setup.max_memory)}; pass max_bond= to "
-                "truncate")
-        self.block_bytes = block
-        self.flops = mps_flops(self.schedule, setup.max_bond)
+                f"qubits {b} and {b + 1}); its state and two-site blocks need about "
+                f"{format_bytes(self.peak)}, over max_memory={format_bytes(setup.max_memory)}; "
+                "pass max_bond= to truncate (or target_fidelity=)")
+        self.flops = mps_flops(self.schedule, self.max_bond)
 
     @classmethod
     def unavailable(cls, setup: Setup) -> str | None:
-        if setup.max_bond is None:
-            return "auto truncates only when max_bond is given"
+        if setup.max_bond is None and setup.target_fidelity is None:
+            return "auto truncates only when max_bond or target_fidelity is given"
         if 2**setup.num_qubits * setup.itemsize <= setup.max_memory:
             return "the exact state fits, and auto does not truncate then"
         return None
 
     def estimate(self) -> Estimate:
         sc = self.schedule
-        flops = mps_flops(sc, self.setup.max_bond)
         one_d = sc.swaps <= len(self.setup.ops)
         shape = "1D-like" if one_d else "not 1D-like"
         note = (f"the circuit is {shape} ({sc.swaps} routing swaps): MPS with max_bond="
-                f"{self.setup.max_bond}, fidelity estimated per call")
+                f"{self.max_bond}, fidelity estimated per call")
         # a circuit that needs more routing swaps than it has gates is no MPS circuit:
         # its cost is not the schedule's but that of the bonds it cannot represent
-        return Estimate(flops if one_d else float("inf"), self.block_bytes, True, note)
+        return Estimate(self.flops if one_d else float("inf"), self.peak, True, note)
 
     def prepare(self) -> None:
         pass
@@ -111,19 +117,24 @@ class MpsStrategy(Strategy):
 
     def explain(self) -> list[str]:
         s, sc = self.setup, self.schedule
-        return [f"mps: {len(sc.steps)} steps ({sc.swaps} routing swaps), max_bond="
-                f"{s.max_bond}, cutoff={s.cutoff:g}, bond dimensions up to "
-                f"{max(self.bounds, default=1)}, about {mps_flops(sc, s.max_bond):.3g} "
-                "FLOPs per simulation; the fidelity estimate comes with each result "
-                "(Program.evaluate)"]
+        if s.target_fidelity is not None:
+            how = (f"target_fidelity={s.target_fidelity:g}: each of {self.splits} splits drops "
+                   f"at most {self.cutoff:.3g} of its weight, bonds grow where needed up to "
+                   f"max_bond={self.max_bond}" + ("" if s.max_bond is not None else
+                                                   " (the largest that fits max_memory)"))
+        else:
+            how = f"max_bond={s.max_bond}, cutoff={s.cutoff:g}"
+        return [f"mps: {len(sc.steps)} steps ({sc.swaps} routing swaps), {how}; bond "
+                f"dimensions up to {max(self.bounds, default=1)}, by bond: "
+                f"{profile(self.bounds)}; peak memory about {format_bytes(self.peak)} per "
+                f"state (max_memory={format_bytes(s.max_memory)}); about {self.flops:.3g} "
+                "FLOPs per simulation; the fidelity estimate and an error bar come with each "
+                "result (Program.evaluate)"]
 
     def batch_limit(self) -> int:
-        """Rows are simulated one by one but their states are kept until the
-        call returns: as many as fit ``max_memory`` at the bounded bond dimensions."""
-        s = self.setup
-        chis = [1] + self.bounds + [1]
-        per_state = sum(2 * a * b for a, b in zip(chis, chis[1:])) * s.itemsize
-        return int(max(1, min(MAX_BATCH, s.max_memory // per_state)))
+        """All rows are simulated together: as many as fit ``max_memory`` at the
+        peak memory of one state (:func:`peak_bytes`)."""
+        return int(max(1, min(MAX_BATCH, self.setup.max_memory // self.peak)))
 
     def sweep(self, values: Values, shifts: dict | None = None) -> tuple[Swept, int | None]:
         """All rows of the call simulated in one batched sweep, and the call's
@@ -144,9 +155,11 @@ class MpsStrategy(Strategy):
         with bar(len(self.schedule.steps), "MPS sweeps", show=s.progress,
                  seconds=self._seconds() * (batch or 1), unit="step") as shown:
             swept = sweep(self.schedule, self.recipe, tables, consts, gate_of,
-                          batch=batch or 1, max_bond=s.max_bond, cutoff=s.cutoff,
+                          batch=batch or 1, max_bond=self.max_bond, cutoff=self.cutoff,
                           shown=shown)
-        warn_fidelity(float(swept.account.fidelity.min()), s.min_fidelity)
+        least = s.min_fidelity if s.min_fidelity is not None else \
+            None if s.target_fidelity is None else s.target_fidelity * (1 - 1e-12)
+        warn_fidelity(float(swept.account.fidelity.min()), least)
         return swept, batch
 
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
@@ -156,10 +169,15 @@ class MpsStrategy(Strategy):
         ops = operators.on(swept.tensors[0])
         total = operators.combine(batch_term_values(swept.tensors, swept.centre, terms, ops))
         fidelity = swept.account.fidelity
+        assert self.spread is not None
+        # trace distance sqrt(1 - F) for the fidelity estimate F, times the largest
+        # spread of eigenvalues among the observables (see docs/mps.md)
+        error = 2.0 * float(self.spread.max()) * np.sqrt(np.clip(1.0 - fidelity, 0.0, None))
         if batch is None:
             total = total[0]
-        return anchored(total, values), \
-            {"fidelity": float(fidelity[0]) if batch is None else fidelity}
+            return anchored(total, values), {"fidelity": float(fidelity[0]),
+                                             "error": float(error[0])}
+        return anchored(total, values), {"fidelity": fidelity, "error": error}
 
     def _states(self, values: Values) -> list[MPS]:
         swept, _ = self.sweep(values)
@@ -273,6 +291,69 @@ def _suggest_bond(schedule: Schedule, exact: int, shots: int, setup: Setup) -> i
 def _dimension(chi: int) -> str:
     """A bond dimension as text: a power of two beyond 2^64 (no 1,000-digit numbers)."""
     return str(chi) if chi <= 2**64 else f"2^{chi.bit_length() - 1}"
+
+
+def splits(schedule: Schedule) -> int:
+    """How many SVD splits one simulation makes."""
+    return sum(st.width - 1 for st in schedule.steps)
+
+
+def peak_bytes(schedule: Schedule, bounds: Sequence[int], itemsize: int) -> int:
+    """Peak memory of one simulation at bond dimensions up to ``bounds``: the
+    site tensors, plus four arrays the size of the largest block (the block,
+    the factors of its split and their workspace)."""
+    chis = [1] + list(bounds) + [1]
+    state = sum(2 * a * b for a, b in zip(chis, chis[1:]))
+    block = 0
+    for st in schedule.steps:
+        if st.width > 1:
+            block = max(block, chis[st.site] * chis[st.site + st.width] * 2**st.width)
+    return int((state + 4 * block) * itemsize)
+
+
+def memory_bond(schedule: Schedule, itemsize: int, max_memory: int) -> int:
+    """The largest ``max_bond`` whose simulation fits ``max_memory`` (at least 1)."""
+    exact = max(bond_bounds(schedule, None), default=1)
+    lo, hi = 1, exact
+    if peak_bytes(schedule, bond_bounds(schedule, hi), itemsize) <= max_memory:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if peak_bytes(schedule, bond_bounds(schedule, mid), itemsize) <= max_memory:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def profile(bounds: Sequence[int]) -> str:
+    """Bond dimensions as short text, runs of equal values counted.
+
+    Examples
+    --------
+    >>> profile([2, 4, 8, 8, 8, 8, 4, 2])
+    '2 4 8x4 4 2'
+    """
+    out: list[str] = []
+    for chi in bounds:
+        if out and out[-1].split("x")[0] == str(chi):
+            head, _, count = out[-1].partition("x")
+            out[-1] = f"{head}x{int(count or 1) + 1}"
+        else:
+            out.append(str(chi))
+    return " ".join(out) or "-"
+
+
+def _spreads(terms) -> np.ndarray:
+    """For each observable, half the spread of its eigenvalues or more: the
+    weighted sum of its rows' operator norms (``(K,)``)."""
+    norms = []
+    for op in terms.operators:
+        if op.ndim == 3:
+            norms.append(float(np.prod([np.linalg.norm(f, 2) for f in op])))
+        else:
+            norms.append(float(np.linalg.norm(op, 2)))
+    return np.abs(terms.weights) @ np.array(norms)
 
 
 def bond_bounds(schedule: Schedule, max_bond: int | None) -> list[int]:
