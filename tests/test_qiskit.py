@@ -171,6 +171,10 @@ def test_a_partly_used_vector_keeps_its_size():
     (lambda qc, a, b: qc.rx(a * b, 0), "depends on 2 parameters"),
     (lambda qc, a, b: qc.rx(a.sin(), 0), "not an affine function"),
     (lambda qc, a, b: qc.rx(a ** 2, 1), "not an affine function"),
+    (lambda qc, a, b: qc.rzx(a.sin(), 0, 1),  # named before Qiskit decomposes rzx
+     "instruction 1 \\(rzx on qubits \\(0, 1\\)\\): angle sin\\(a\\) is not an affine"),
+    (lambda qc, a, b: qc.rx(1j * a, 0), "instruction 1 \\(rx on qubits \\(0,\\)\\): angle .* "
+     "is not a finite real number"),
     (lambda qc, a, b: qc.initialize([0, 1], 0), "instruction 1 \\(initialize"),
 ])
 def test_what_tnq_cannot_simulate_is_refused_by_name(build, match):

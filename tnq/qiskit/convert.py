@@ -133,6 +133,7 @@ def convert(circuit, feature: str = "from_qiskit") -> Converted:
     _refuse(circuit)
     symbols = _symbols(circuit)
     qparams = tuple(circuit.parameters)
+    _check_angles(circuit, symbols)  # before any decomposition: name the user's instruction
     if any(_tnq_name(item.operation) is None and item.operation.name not in IGNORED
            and item.operation.name not in ("measure", "unitary", "global_phase")
            for item in circuit.data):
@@ -168,6 +169,17 @@ def convert(circuit, feature: str = "from_qiskit") -> Converted:
     index = np.array([offsets[symbols[p].vector.uid] + symbols[p].index for p in qparams],
                      dtype=np.int64)
     return Converted(tc, qparams, index, measured)
+
+
+def _check_angles(circuit, symbols: dict) -> None:
+    """Raise for the first symbolic angle that is not affine in one parameter."""
+    from qiskit.circuit import ParameterExpression
+
+    for k, item in enumerate(circuit.data):
+        for p in item.operation.params:
+            if isinstance(p, ParameterExpression):
+                qubits = tuple(circuit.find_bit(q).index for q in item.qubits)
+                _angle(p, symbols, f"instruction {k} ({item.operation.name} on qubits {qubits})")
 
 
 def _refuse(circuit) -> None:
@@ -306,7 +318,9 @@ def _angle(p, symbols: dict, where: str):
         scale = _real(slope, where) if not isinstance(slope, ParameterExpression) or \
             not slope.parameters else None
         offset = _real(p.bind({q: 0.0}), where) if scale is not None else None
-    except (TypeError, ValueError, ZeroDivisionError, RuntimeError):
+    except CircuitError:
+        raise
+    except Exception:  # Qiskit's symbolic engine raises various kinds for what it cannot do
         scale = offset = None
     if scale is None or offset is None:
         raise CircuitError(f"{where}: angle {p} is not an affine function a*{q} + b of its "
