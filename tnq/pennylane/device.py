@@ -424,9 +424,11 @@ def _probabilities(dev: TnqDevice, tape, mp, struct, n: int, wires, theta):
 def _sampled(dev: TnqDevice, tape, struct: tr.Structure, n: int, wires):
     """Measurements (already in the computational basis) from tnq's samples,
     one bin of PennyLane's shot vector at a time."""
+    ops = list(tape.operations) + _rotations(tape)
+    struct = tr.structure(ops, {w: i for i, w in enumerate(wires)})
     program = dev.program(struct, n, ())
     params = [np.asarray(qml.math.unwrap(p), dtype=float)
-              for p in tr.gate_params(tape.operations, struct)]
+              for p in tr.gate_params(ops, struct)]
     theta = _stack(params, tape.batch_size)
 
     def one(row):
@@ -441,6 +443,22 @@ def _sampled(dev: TnqDevice, tape, struct: tr.Structure, n: int, wires):
     if tape.batch_size is None:
         return one(theta)
     return _stack_results([one(theta[b]) for b in range(tape.batch_size)])
+
+
+def _rotations(tape) -> list:
+    """The diagonalizing gates of the observables that PennyLane's
+    ``diagonalize_measurements`` leaves as they are (``Hermitian``, a state
+    ``Projector``): their eigenvalues are read from samples in their eigenbasis."""
+    out, seen = [], set()
+    for mp in tape.measurements:
+        if mp.obs is None or not mp.obs.has_diagonalizing_gates:
+            continue
+        gates = mp.obs.diagonalizing_gates()
+        key = repr(gates)
+        if gates and key not in seen:
+            seen.add(key)
+            out += gates
+    return out
 
 
 def _stack_results(rows: list):
