@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import tnq
 
@@ -465,3 +466,25 @@ def test_estimator_on_qiskits_random_circuits(seed):
     np.testing.assert_allclose(ours, theirs, atol=ATOL)
     np.testing.assert_allclose(np.abs(tnq.state(tnq.from_qiskit(qc))) ** 2,
                                np.abs(qiskit_state(qc)) ** 2, atol=ATOL)
+
+
+@given(st.data())
+def test_estimator_broadcasts_as_qiskit_does(data):
+    """Any broadcastable pair of observables-array and parameter-value shapes."""
+    out = data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=3), label="shape")
+    obs_shape = tuple(d if data.draw(st.booleans()) else 1 for d in out)
+    value_shape = tuple(d if data.draw(st.booleans()) else 1 for d in out)
+    obs_shape = obs_shape[data.draw(st.integers(0, len(obs_shape))):]
+    value_shape = value_shape[data.draw(st.integers(0, len(value_shape))):]
+    qc = random_circuit(3, data.draw(st.integers(0, 3)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    ops = random_ops(3, int(np.prod(obs_shape)), rng)
+    obs = np.empty(len(ops), dtype=object)
+    for k, op in enumerate(ops):
+        obs[k] = op
+    pub = (qc, obs.reshape(obs_shape).tolist() if obs_shape else ops[0],
+           rng.uniform(-3, 3, value_shape + (qc.num_parameters,)))
+    ours = Estimator().run([pub]).result()[0].data.evs
+    theirs = StatevectorEstimator().run([pub]).result()[0].data.evs
+    assert ours.shape == theirs.shape == np.broadcast_shapes(obs_shape, value_shape)
+    np.testing.assert_allclose(ours, theirs, atol=ATOL)
