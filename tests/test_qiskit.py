@@ -313,6 +313,23 @@ def test_estimator_precision_is_drawn_as_qiskit_draws_it():
         Estimator().run(pubs, precision=-1.0)
 
 
+@pytest.mark.parametrize("options, match", [
+    ({"strategy": "fast"}, "strategy='fast' is not available"),
+    ({"max_bond": 0}, "max_bond must be a positive integer"),
+    ({"max_memory": -1}, "max_memory must be a positive number of bytes"),
+    ({"seed": -3}, "seed must be None, a non-negative integer"),
+    ({"cache_size": 0}, "cache_size must be a positive integer"),
+])
+def test_primitive_options_are_checked_when_built(options, match):
+    for make in (Estimator, Sampler):
+        with pytest.raises(tnq.TnqError, match=match):
+            make(**options)
+    with pytest.raises(tnq.ParameterError, match="default_shots must be a positive integer"):
+        Sampler(default_shots=0)
+    with pytest.raises(tnq.ParameterError, match="default_precision must be a non-negative"):
+        Estimator(default_precision=float("nan"))
+
+
 def test_estimator_compiles_once_per_structure_and_observables():
     qc = random_circuit(4, 3)
     est = Estimator()

@@ -32,10 +32,10 @@ from qiskit.primitives.primitive_job import PrimitiveJob
 
 from .. import checks
 from ..checks import show
-from ..errors import ObservableError, ParameterError
+from ..errors import CompileError, ObservableError, ParameterError
 from ..memo import Memo
 from ..observables import Observable, observable
-from ..program import Program, compile
+from ..program import STRATEGIES, Program, compile
 from ..strategies.networks import DENSE_SAMPLE_QUBITS
 from .convert import Converted, convert
 
@@ -49,8 +49,16 @@ class _Primitive:
                  cache_size: int, seed):
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ParameterError(f"cache_size must be a positive integer, got {show(cache_size)}")
+        if not isinstance(strategy, str) or strategy not in STRATEGIES:
+            raise CompileError(f"strategy={strategy!r} is not available; expected one of "
+                               f"{STRATEGIES}")
+        if max_bond is not None and (isinstance(max_bond, bool) or not isinstance(
+                max_bond, (int, np.integer)) or max_bond < 1):
+            raise CompileError(f"max_bond must be a positive integer or None, got "
+                               f"{show(max_bond)}")
         self._seed = checks.seed(seed)
-        self._strategy, self._max_memory, self._max_bond = strategy, max_memory, max_bond
+        self._strategy, self._max_bond = strategy, max_bond
+        self._max_memory = None if max_memory is None else checks.positive_bytes(max_memory)
         self._converted = Memo(cache_size, travel=False)
         self._programs = Memo(cache_size, travel=False)
 
