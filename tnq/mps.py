@@ -365,8 +365,11 @@ class MPS:
         return qtn.MatrixProductState(data, shape="lrp")
 
 
-def warn_fidelity(fidelity: float, threshold: float | None) -> None:
+def warn_fidelity(fidelity: float, threshold: float | None, name: str = "min_fidelity",
+                  advice: str = "raise max_bond (or lower cutoff)") -> None:
+    """Warn (:class:`TruncationWarning`) when ``fidelity`` is under ``threshold``,
+    the option ``name``."""
     if threshold is not None and fidelity < threshold:
-        warnings.warn(f"MPS fidelity estimate {fidelity:.6g} is under min_fidelity="
-                      f"{threshold:g}; raise max_bond (or lower cutoff) for a more "
-                      "accurate result", TruncationWarning, stacklevel=3)
+        warnings.warn(f"MPS fidelity estimate {fidelity:.6g} is under {name}="
+                      f"{threshold:g}; {advice} for a more accurate result",
+                      TruncationWarning, stacklevel=3)

@@ -157,9 +157,12 @@ class MpsStrategy(Strategy):
             swept = sweep(self.schedule, self.recipe, tables, consts, gate_of,
                           batch=batch or 1, max_bond=self.max_bond, cutoff=self.cutoff,
                           shown=shown)
-        least = s.min_fidelity if s.min_fidelity is not None else \
-            None if s.target_fidelity is None else s.target_fidelity * (1 - 1e-12)
-        warn_fidelity(float(swept.account.fidelity.min()), least)
+        reached = float(swept.account.fidelity.min())
+        if s.target_fidelity is not None and s.min_fidelity is None:
+            warn_fidelity(reached, s.target_fidelity * (1 - 1e-12), "target_fidelity",
+                          f"bonds were capped at {self.max_bond}; raise max_bond or max_memory")
+        else:
+            warn_fidelity(reached, s.min_fidelity)
         return swept, batch
 
     def expectation(self, values: Values, shifts: dict | None) -> tuple[Any, dict]:
