@@ -23,6 +23,7 @@ EXTRAS = {
     "qiskit": ("qiskit", "qiskit"),
     "qiskit_aer": ("qiskit-aer", "qiskit"),
     "quimb": ("quimb", "quimb"),
+    "pennylane": ("pennylane", "pennylane"),
     "dask": ("dask", "dask"),
     "distributed": ("dask", "dask"),
     "matplotlib": ("matplotlib", "plot"),

@@ -1,0 +1,157 @@
+"""W8: the W1 ansatz as a PennyLane QNode, value_and_grad on tnq.qubit against
+PennyLane's own devices, in one run (one process; default threads).
+
+- ``tnq-jax``: tnq.qubit, ``interface="jax"``, backprop, ``jax.jit(jax.value_and_grad)``.
+- ``tnq-torch``: tnq.qubit, ``interface="torch"``, backprop, ``loss.backward()``.
+- ``default-jax``: default.qubit, backprop, ``jax.jit(jax.value_and_grad)``.
+- ``lightning``: lightning.qubit, ``diff_method="adjoint"`` (value from the same
+  forward pass, ``qml.grad(f).forward``).
+- W2 n=100 (``--wide``): tnq.qubit torch backprop (value_and_grad) and the energy
+  alone; default.tensor (quimb) is listed when it can be imported: quimb needs
+  autoray>=0.10 while PennyLane pins 0.8, so it usually cannot.
+
+Needs an environment with ``tnq[pennylane]``, jax, torch and
+pennylane-lightning (see docs/pennylane.md). Every implementation's value and
+gradient are checked against tnq-torch's to 1e-8.
+
+Run:  python benchmarks/w8_pennylane.py [--sizes 12x4 16x8 20x8] [--wide] [--repeats 5]
+Ratios: peer time / tnq time (above 1: tnq is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import pennylane_w1, save, timed, w1_params, w2_gates  # noqa: E402
+
+
+def _runners(n: int, layers: int, qml):
+    import jax
+    import torch
+
+    circuit = pennylane_w1(n, layers, qml)
+    w = w1_params(n, layers)
+
+    def jax_runner(device):
+        qnode = qml.QNode(circuit, device, interface="jax", diff_method="backprop")
+        fn = jax.jit(jax.value_and_grad(qnode))
+        x = jax.numpy.asarray(w)
+
+        def run():
+            value, grad = fn(x)
+            return float(value), np.asarray(grad)
+        return run
+
+    def torch_runner(device):
+        qnode = qml.QNode(circuit, device, interface="torch", diff_method="backprop")
+
+        def run():
+            x = torch.tensor(w, requires_grad=True)
+            value = qnode(x)
+            value.backward()
+            return float(value.detach()), x.grad.numpy()
+        return run
+
+    def lightning_runner():
+        device = qml.device("lightning.qubit", wires=n)
+        qnode = qml.QNode(circuit, device, diff_method="adjoint")
+        grad_fn = qml.grad(qnode)
+        x = qml.numpy.array(w, requires_grad=True)
+
+        def run():
+            grad = grad_fn(x)
+            return float(grad_fn.forward), np.asarray(grad)
+        return run
+
+    return {
+        "tnq-torch": lambda: torch_runner(qml.device("tnq.qubit", wires=n)),
+        "tnq-jax": lambda: jax_runner(qml.device("tnq.qubit", wires=n)),
+        "default-jax": lambda: jax_runner(qml.device("default.qubit", wires=n)),
+        "lightning": lightning_runner,
+    }
+
+
+def _w2(n: int, qml):
+    import torch
+
+    gates, num = w2_gates(n)
+    ham = qml.Hamiltonian([1.0] * (2 * n - 1), [qml.Z(i) @ qml.Z(i + 1) for i in range(n - 1)]
+                          + [qml.X(i) for i in range(n)])
+
+    def circuit(w):
+        for name, q, k in gates:
+            if name == "ry":
+                qml.RY(w[k], wires=q[0])
+            else:
+                qml.IsingZZ(w[k], wires=list(q))
+        return qml.expval(ham)
+
+    w = np.random.default_rng(1234).uniform(0, 2 * np.pi, num)
+    out = {}
+    dev = qml.device("tnq.qubit", wires=n)
+    qnode = qml.QNode(circuit, dev, interface="torch", diff_method="backprop")
+
+    def vg():
+        x = torch.tensor(w, requires_grad=True)
+        value = qnode(x)
+        value.backward()
+        return float(value.detach()), x.grad.numpy()
+    out["tnq-torch value_and_grad"] = vg
+    energy = qml.QNode(circuit, qml.device("tnq.qubit", wires=n))
+    out["tnq energy"] = lambda: (float(energy(w)), None)
+    try:
+        tensor = qml.QNode(circuit, qml.device("default.tensor", wires=n))
+        out["default.tensor energy"] = lambda: (float(tensor(w)), None)
+    except Exception as exc:  # quimb missing or incompatible with PennyLane's autoray
+        print(f"default.tensor unavailable: {type(exc).__name__}: {exc}")
+    return out, dev
+
+
+def main() -> None:
+    import jax
+    import pennylane as qml
+
+    jax.config.update("jax_enable_x64", True)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", nargs="+", default=["12x4", "16x8", "20x8"])
+    ap.add_argument("--wide", action="store_true", help="also W2 at n=100")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    rows = []
+    for size in args.sizes:
+        n, layers = map(int, size.split("x"))
+        row = {"workload": "W8", "n": n, "layers": layers}
+        ref = None
+        for name, make in _runners(n, layers, qml).items():
+            first, call, (value, grad) = timed(make(), args.repeats)
+            # first: a new QNode's first call (compile, JIT, path search)
+            if ref is None:
+                ref = (value, grad)
+            assert abs(value - ref[0]) < 1e-8 and np.allclose(grad, ref[1], atol=1e-8), name
+            row[name] = {"first_s": first, "call_s": call, "value": value}
+            print(f"W8 {size} {name:<12} call {1e3 * call:9.2f} ms  first {first:7.2f} s",
+                  flush=True)
+        for name in ("default-jax", "lightning"):
+            row[name]["ratio"] = row[name]["call_s"] / min(row["tnq-torch"]["call_s"],
+                                                           row["tnq-jax"]["call_s"])
+        rows.append(row)
+    if args.wide:
+        runs, dev = _w2(100, qml)
+        row = {"workload": "W8-W2", "n": 100}
+        for name, fn in runs.items():
+            first, call, (value, _) = timed(fn, args.repeats)
+            row[name] = {"first_s": first, "call_s": call, "value": value}
+            print(f"W8 W2 n=100 {name:<26} call {1e3 * call:9.2f} ms  first {first:7.2f} s",
+                  flush=True)
+        row["strategy"] = dev.programs[0].strategy
+        rows.append(row)
+    print(f"results: {save('w8_pennylane', rows)}")
+
+
+if __name__ == "__main__":
+    main()
