@@ -342,6 +342,25 @@ def test_estimator_compiles_once_per_structure_and_observables():
     assert len(est.programs) == 2
 
 
+def test_circuits_differing_only_in_numbers_share_a_program():
+    qc = lib.efficient_su2(4, reps=2)
+    qc.crz(0.4, 0, 3)
+    qc.measure_all()
+    rng = np.random.default_rng(8)
+    est, sampler = Estimator(), Sampler(seed=1)
+    for _ in range(3):
+        bound = qc.assign_parameters(rng.uniform(-3, 3, qc.num_parameters))
+        pub = (bound.remove_final_measurements(inplace=False), ["ZZII", "IXIY"])
+        ours = est.run([pub]).result()[0].data.evs
+        np.testing.assert_allclose(ours, StatevectorEstimator().run([pub]).result()[0].data.evs,
+                                   atol=ATOL)
+        counts = sampler.run([bound], shots=20000).result()[0].data.meas.get_counts()
+        exact = Statevector(pub[0]).probabilities_dict()
+        assert max(abs(counts.get(k, 0) / 20000 - p) for k, p in exact.items()) < 0.02
+    assert len(est.programs) == len(sampler.programs) == 1
+    assert est.programs[0].num_inputs == qc.num_parameters + 1  # the numbers are inputs
+
+
 def test_estimator_on_a_wide_circuit_uses_lightcones():
     n = 60
     theta = ParameterVector("t", 2 * n)

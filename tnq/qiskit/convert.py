@@ -29,9 +29,9 @@ from ..checks import show
 from ..circuit import Circuit, Op
 from ..errors import CircuitError, ParameterError
 from ..optional import require
-from ..symbols import Symbol, SymbolVector, parameters
+from ..symbols import Symbol, SymbolVector, inputs, parameters
 
-__all__ = ["from_qiskit", "to_qiskit", "Converted", "convert", "GATE_NAMES"]
+__all__ = ["from_qiskit", "to_qiskit", "Converted", "convert", "numeric_angles", "GATE_NAMES"]
 
 GATE_NAMES = {
     "id": "IGate", "x": "XGate", "y": "YGate", "z": "ZGate", "h": "HGate", "s": "SGate",
@@ -57,16 +57,18 @@ class Converted:
     """A Qiskit circuit as tnq sees it.
 
     ``circuit`` is the tnq circuit; ``parameters`` the Qiskit parameters, in
-    the order of ``circuit.parameters`` (of the circuit converted, after any
-    decomposition), and ``index`` where each sits in the tnq circuit's flat
-    parameter vector; ``measured`` maps each measured classical bit (its
-    index in the Qiskit circuit) to the qubit measured into it last.
+    the order of ``circuit.parameters``, and ``index`` where each sits in the
+    tnq circuit's flat parameter vector; ``measured`` maps each measured
+    classical bit (its index in the Qiskit circuit) to the qubit measured into
+    it last. ``lifted`` counts the numeric angles made data inputs (see
+    :func:`convert`).
     """
 
     circuit: Circuit
     parameters: tuple
     index: np.ndarray
     measured: dict[int, int]
+    lifted: int = 0
 
 
 def from_qiskit(circuit) -> Circuit:
@@ -123,10 +125,16 @@ def from_qiskit(circuit) -> Circuit:
     return convert(circuit, "from_qiskit").circuit
 
 
-def convert(circuit, feature: str = "from_qiskit") -> Converted:
+def convert(circuit, feature: str = "from_qiskit", *, lift: bool = False) -> Converted:
     """:func:`from_qiskit` with what the primitives need besides the circuit:
     the Qiskit parameters, where they sit in tnq's flat vector, and the final
-    measurements."""
+    measurements.
+
+    With ``lift``, and when every gate is one tnq has (no decomposition), the
+    numeric angles become a vector of data inputs, in the order
+    :func:`numeric_angles` lists them: circuits that differ only in their
+    numbers (``assign_parameters``) then share one compiled Program.
+    """
     qiskit = require("qiskit", f"tnq.{feature}")
     if not isinstance(circuit, qiskit.QuantumCircuit):
         raise CircuitError(f"{feature} needs a qiskit.QuantumCircuit, got {show(circuit)}")
@@ -134,10 +142,12 @@ def convert(circuit, feature: str = "from_qiskit") -> Converted:
     symbols = _symbols(circuit)
     qparams = tuple(circuit.parameters)
     _check_angles(circuit, symbols)  # before any decomposition: name the user's instruction
-    if any(_tnq_name(item.operation) is None and item.operation.name not in IGNORED
-           and item.operation.name not in ("measure", "unitary", "global_phase")
-           for item in circuit.data):
+    native = not any(_tnq_name(item.operation) is None and item.operation.name not in IGNORED
+                     and item.operation.name not in ("measure", "unitary", "global_phase")
+                     for item in circuit.data)
+    if not native:
         circuit = _decompose(qiskit, circuit)
+    angles = _lifted_vector(circuit, symbols) if lift and native else None
     ops: list[Op] = []
     measured: dict[int, int] = {}
     done: set[int] = set()  # measured qubits
@@ -155,7 +165,7 @@ def convert(circuit, feature: str = "from_qiskit") -> Converted:
             raise CircuitError(f"instruction {k} ({name} on qubits {qubits}) comes after a "
                                f"measurement of qubit {q}; tnq simulates measurements at the "
                                "end only (mid-circuit measurements are not supported)")
-        ops.append(_op(op, name, qubits, symbols, k))
+        ops.append(_op(op, name, qubits, symbols, k, angles))
     tc = Circuit(circuit.num_qubits)
     for v in dict.fromkeys(s.vector for s in symbols.values()):  # Qiskit's order
         tc._use("from_qiskit", (), (v[0],))
@@ -168,7 +178,7 @@ def convert(circuit, feature: str = "from_qiskit") -> Converted:
     offsets = layout.offsets("param")
     index = np.array([offsets[symbols[p].vector.uid] + symbols[p].index for p in qparams],
                      dtype=np.int64)
-    return Converted(tc, qparams, index, measured)
+    return Converted(tc, qparams, index, measured, 0 if angles is None else angles.count)
 
 
 def _check_angles(circuit, symbols: dict) -> None:
@@ -286,7 +296,39 @@ def _identifier(name: str, taken: set[str]) -> str:
     return out
 
 
-def _op(op, name: str, qubits: tuple[int, ...], symbols: dict, k: int) -> Op:
+class _Lifted:
+    """Hands out the symbols of an input vector, one per numeric angle, in order."""
+
+    def __init__(self, vector: SymbolVector | None):
+        self.vector, self.count = vector, 0
+
+    def next(self) -> Symbol:
+        assert self.vector is not None
+        self.count += 1
+        return self.vector[self.count - 1]
+
+
+def _lifted_vector(circuit, symbols: dict) -> _Lifted:
+    count = len(numeric_angles(circuit))
+    taken = {s.vector.name for s in symbols.values()}
+    return _Lifted(inputs(count, _identifier("angles", taken)) if count else None)
+
+
+def numeric_angles(circuit) -> list[float]:
+    """The numeric angles of a circuit's gates (all of them gates tnq has), in
+    order: the data inputs of :func:`convert` with ``lift``."""
+    from qiskit.circuit import ParameterExpression
+
+    return [float(p) for item in circuit.data if item.operation.name not in _NOT_GATES
+            for p in item.operation.params
+            if not isinstance(p, ParameterExpression) or not p.parameters]
+
+
+_NOT_GATES = ("measure", "barrier", "delay", "global_phase", "unitary")
+
+
+def _op(op, name: str, qubits: tuple[int, ...], symbols: dict, k: int,
+        angles: _Lifted | None = None) -> Op:
     if name == "unitary":
         matrix = np.asarray(op.to_matrix(), dtype=complex)
         return Op("unitary", qubits[::-1], (), matrix)  # Qiskit's matrices are little-endian
@@ -294,8 +336,11 @@ def _op(op, name: str, qubits: tuple[int, ...], symbols: dict, k: int) -> Op:
     if tnq_name is None:  # only after a transpile that left a gate outside the basis
         raise CircuitError(f"instruction {k} ({name} on qubits {qubits}) is not a gate tnq has "
                            "and Qiskit did not decompose it")
-    return Op(tnq_name, qubits, tuple(_angle(p, symbols, f"instruction {k} ({name} on qubits "
-                                                          f"{qubits})") for p in op.params))
+    where = f"instruction {k} ({name} on qubits {qubits})"
+    params = tuple(_angle(p, symbols, where) for p in op.params)
+    if angles is not None:
+        params = tuple(angles.next() if isinstance(p, float) else p for p in params)
+    return Op(tnq_name, qubits, params)
 
 
 def _angle(p, symbols: dict, where: str):

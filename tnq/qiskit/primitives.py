@@ -5,8 +5,10 @@ Drop-in replacements for Qiskit's ``StatevectorEstimator`` and
 PUBs, broadcasting, options and result types. Each circuit structure is
 converted (:func:`~tnq.qiskit.from_qiskit`) and compiled once, and kept in a
 bounded cache inside the primitive; the parameter values of a PUB are one
-batched call. Wide circuits use whatever strategy tnq picks (lightcones for
-local observables), so a PUB on 100 qubits is fine where a state vector is not.
+batched call. When every gate is one tnq has, the numeric angles are data
+inputs of the Program, so circuits bound to other numbers share it too.
+Wide circuits use whatever strategy tnq picks (lightcones for local
+observables), so a PUB on 100 qubits is fine where a state vector is not.
 
 This module imports Qiskit.
 """
@@ -37,7 +39,7 @@ from ..memo import Memo
 from ..observables import Observable, observable
 from ..program import STRATEGIES, Program, compile
 from ..strategies.networks import DENSE_SAMPLE_QUBITS
-from .convert import Converted, convert
+from .convert import _NOT_GATES, Converted, _tnq_name, convert, numeric_angles
 
 __all__ = ["Estimator", "Sampler"]
 
@@ -67,11 +69,14 @@ class _Primitive:
         """The seed (or numpy Generator) each PUB's random numbers start from."""
         return self._seed
 
-    def _convert(self, circuit) -> tuple[Hashable, Converted]:
-        key = _fingerprint(circuit)
+    def _convert(self, circuit) -> tuple[Hashable, Converted, np.ndarray | None]:
+        """The circuit's structure key, its conversion (made once per key), and its
+        numeric angles when the conversion made them data inputs."""
+        key, lifted = _fingerprint(circuit)
         converted, _ = self._converted.get(
-            key, lambda: (convert(circuit, type(self).__name__), circuit))
-        return key, converted
+            key, lambda: (convert(circuit, type(self).__name__, lift=lifted), circuit))
+        angles = np.array(numeric_angles(circuit)) if converted.lifted else None
+        return key, converted, angles
 
     def _program(self, key: Hashable, converted: Converted, observables=None) -> Program:
         return self._programs.get((key, observables), lambda: compile(
@@ -85,24 +90,31 @@ class _Primitive:
         return [p for _, p in self._programs.items()]
 
 
-def _fingerprint(circuit) -> Hashable:
+def _fingerprint(circuit) -> tuple[Hashable, bool]:
     """What the conversion of ``circuit`` depends on: its instructions (names,
-    bits, parameters as text) and registers. An instruction other than a
-    standard gate is also keyed by its identity (its definition may differ
-    under one name); the circuit is kept with the cached conversion, so that
-    identity is not reused while the entry lives."""
+    bits, parameters as text) and registers; and whether its numeric angles
+    are left out of that (every gate is one tnq has: the numbers become data
+    inputs). An instruction other than a standard gate is also keyed by its
+    identity (its definition may differ under one name); the circuit is kept
+    with the cached conversion, so that identity is not reused while the entry
+    lives."""
+    from qiskit.circuit import ParameterExpression
+
+    native = all(_tnq_name(item.operation) is not None or item.operation.name in _NOT_GATES
+                 for item in circuit.data)
     rows = []
     for item in circuit.data:
         op = item.operation
-        params = tuple(p.tobytes() if isinstance(p, np.ndarray) else str(p) for p in op.params)
-        standard = getattr(op, "_standard_gate", None) is not None or op.name in ("measure",
-                                                                                "barrier")
+        params = tuple(p.tobytes() if isinstance(p, np.ndarray) else
+                       "#" if native and not (isinstance(p, ParameterExpression) and p.parameters)
+                       else str(p) for p in op.params)
+        standard = getattr(op, "_standard_gate", None) is not None or op.name in _NOT_GATES
         rows.append((op.name, tuple(circuit.find_bit(q).index for q in item.qubits),
                      tuple(circuit.find_bit(c).index for c in item.clbits), params,
-                     None if standard else id(op)))
+                     None if standard or native else id(op)))
     regs = tuple((r.name, r.size) for r in circuit.cregs)
     names = tuple(p.name for p in circuit.parameters)
-    return (circuit.num_qubits, circuit.num_clbits, regs, names, tuple(rows))
+    return (circuit.num_qubits, circuit.num_clbits, regs, names, native, tuple(rows)), native
 
 
 def _values(pub, converted: Converted, program: Program) -> np.ndarray:
@@ -170,7 +182,7 @@ class Estimator(_Primitive, BaseEstimatorV2):
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
         rng = np.random.default_rng(self._seed)
-        key, converted = self._convert(pub.circuit)
+        key, converted, angles = self._convert(pub.circuit)
         distinct: dict[Observable, int] = {}
         where = np.zeros(pub.observables.shape, dtype=np.int64)
         for index in np.ndindex(*pub.observables.shape):
@@ -179,7 +191,7 @@ class Estimator(_Primitive, BaseEstimatorV2):
         program = self._program(key, converted, tuple(distinct))
         flat = _values(pub, converted, program)
         rows = _rows(flat)
-        values = _expectations(program, rows)  # (rows, K)
+        values = _expectations(program, rows, angles)  # (rows, K)
         shape = pub.shape
         row = np.broadcast_to(np.arange(len(rows)).reshape(flat.shape[:-1]), shape)
         evs = values[row, np.broadcast_to(where, shape)]
@@ -217,13 +229,13 @@ def _observable(observables, index: tuple) -> Observable:
         raise ObservableError(f"observable {index}: {exc}") from None
 
 
-def _expectations(program: Program, rows: np.ndarray) -> np.ndarray:
+def _expectations(program: Program, rows: np.ndarray, angles) -> np.ndarray:
     """The Program's values for each row of flat parameters: ``(rows, K)``."""
     if not program.num_params:
-        return np.broadcast_to(np.asarray(program()).reshape(1, -1), (len(rows), len(
+        return np.broadcast_to(np.asarray(program(None, angles)).reshape(1, -1), (len(rows), len(
             program.observables)))
     step = program.batch_limit()
-    return np.concatenate([np.asarray(program(rows[start:start + step])).reshape(
+    return np.concatenate([np.asarray(program(rows[start:start + step], angles)).reshape(
         -1, len(program.observables)) for start in range(0, len(rows), step)])
 
 
@@ -282,13 +294,13 @@ class Sampler(_Primitive, BaseSamplerV2):
 
     def _run_pub(self, pub: SamplerPub) -> SamplerPubResult:
         rng = np.random.default_rng(self._seed)
-        key, converted = self._convert(pub.circuit)
+        key, converted, angles = self._convert(pub.circuit)
         program = self._program(key, converted)
         shots = int(pub.shots)  # type: ignore[arg-type]
         qubits = sorted(set(converted.measured.values()))
         flat = _values(pub, converted, program)
         rows = _rows(flat)
-        samples = _samples(program, rows, qubits, shots, rng)  # (rows, shots, len(qubits))
+        samples = _samples(program, rows, angles, qubits, shots, rng)  # (rows, shots, len(qubits))
         samples = samples.reshape(pub.shape + (shots, len(qubits)))
         column = {q: k for k, q in enumerate(qubits)}
         bits = {}
@@ -304,7 +316,7 @@ class Sampler(_Primitive, BaseSamplerV2):
                                 metadata={"shots": shots, "circuit_metadata": circuit.metadata})
 
 
-def _samples(program: Program, rows: np.ndarray, qubits: list[int], shots: int,
+def _samples(program: Program, rows: np.ndarray, angles, qubits: list[int], shots: int,
              rng: np.random.Generator) -> np.ndarray:
     """``shots`` outcomes of ``qubits`` per row of parameters: ``(rows, shots, k)`` bools."""
     k = len(qubits)
@@ -318,7 +330,7 @@ def _samples(program: Program, rows: np.ndarray, qubits: list[int], shots: int,
         others = tuple(q for q in range(n) if q not in qubits)
         for start in range(0, len(rows), step):
             chunk = rows[start:start + step]
-            probs = np.asarray(program.probabilities(chunk if params else None))
+            probs = np.asarray(program.probabilities(chunk if params else None, angles))
             probs = probs.reshape((-1,) + (2,) * n).sum(axis=tuple(1 + q for q in others))
             probs = probs.transpose([0] + [1 + sorted(qubits).index(q) for q in qubits])
             for b, p in enumerate(np.broadcast_to(probs.reshape(-1, 2**k), (len(chunk), 2**k))):
@@ -326,10 +338,12 @@ def _samples(program: Program, rows: np.ndarray, qubits: list[int], shots: int,
         return out
     for b, row in enumerate(rows):
         if k <= DENSE_SAMPLE_QUBITS:
-            p = np.asarray(program.probabilities(row if params else None, qubits=qubits))
+            p = np.asarray(program.probabilities(row if params else None, angles,
+                                                    qubits=qubits))
             out[b] = _draw(p.reshape(-1), shots, k, rng)
         else:
-            out[b] = program.sample(shots, row if params else None, seed=rng)[:, qubits]
+            out[b] = program.sample(shots, row if params else None, angles,
+                                    seed=rng)[:, qubits]
     return out
 
 
