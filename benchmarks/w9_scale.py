@@ -1,0 +1,135 @@
+"""W9 scale-out: tnq on one process against a Dask LocalCluster, in one run.
+
+(a) The W5 classifier loss and its gradient (torch autograd; through the
+cluster the backward pass runs per chunk on the workers) at a batch of B
+rows (W9: B = 65,536). Local runs: one call on the whole batch, and the same
+batch in the chunks the cluster gets (called one after another), each with
+one torch thread and with the default threads. Cluster: 2 worker processes
+with 1 thread each (set by --workers). Reported: first call and per call,
+speedup over each local run, bytes shipped per call, and the per-call
+overhead of a tiny call (2 rows) through the cluster. Values and gradients
+are checked equal to the local ones (1e-12).
+
+Not here yet: (b) W3 QAOA at (n, p) = (1000, 3) and (c) a sliced 60-qubit
+amplitude, which need lightcone groups and contraction slices as tasks.
+
+Run:  python benchmarks/w9_scale.py [--batch 65536] [--repeats 1] [--workers 2]
+On a real cluster, start the scheduler and workers with dask-jobqueue or
+dask-kubernetes (see docs/scaling.md) and pass --scheduler tcp://host:8786.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+from common import save, timed
+from w5_batch import LAYERS, N, tnq_circuit
+
+import tnq
+
+
+def data(batch: int):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, np.pi, (batch, N))
+    y = rng.choice([-1.0, 1.0], batch)
+    w = np.random.default_rng(1234).uniform(0, 2 * np.pi, 2 * N * LAYERS)
+    return x, y, w
+
+
+def loss_and_grad(fn, x, y, w):
+    import torch
+
+    xt, yt = torch.tensor(x), torch.tensor(y)
+
+    def call():
+        wt = torch.tensor(w, requires_grad=True)
+        loss = torch.mean((fn(wt, xt) - yt) ** 2)
+        loss.backward()
+        return loss.item(), wt.grad.numpy().copy()
+
+    return call
+
+
+def chunked(program, chunk: int):
+    """The Program called on the batch chunk by chunk (what each task runs)."""
+    import torch
+
+    def fn(w, x):
+        return torch.cat([program(w, x[a:a + chunk]) for a in range(0, len(x), chunk)])
+
+    return fn
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=65536)
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--scheduler", default=None, help="address of a running scheduler")
+    args = ap.parse_args()
+
+    import torch
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if args.scheduler:
+        client = Client(args.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+        client.run(lambda: __import__("torch").set_num_threads(1))
+    try:
+        program = tnq.compile(tnq_circuit(), "Z0")
+        x, y, w = data(args.batch)
+        front = tnq.distribute(program, client, local_below=0)
+        split = front.split(w, x)
+        rows = []
+        default_threads = torch.get_num_threads()
+        for threads in sorted({1, default_threads}):
+            torch.set_num_threads(threads)
+            first, call, (v0, g0) = timed(loss_and_grad(program, x, y, w), args.repeats)
+            rows.append({"run": f"local, one call, {threads} thread(s)", "first_s": first,
+                         "call_s": call})
+            first, call, _ = timed(loss_and_grad(chunked(program, split.chunk), x, y, w),
+                                   args.repeats)
+            rows.append({"run": f"local, {split.tasks} chunks of {split.chunk}, {threads} "
+                         "thread(s)", "first_s": first, "call_s": call})
+        torch.set_num_threads(default_threads)
+        first, call, (v1, g1) = timed(loss_and_grad(front, x, y, w), args.repeats)
+        assert abs(v1 - v0) < 1e-12 and np.max(np.abs(g1 - g0)) < 1e-12, (v1 - v0, g1 - g0)
+        shipped = 2 * (x.nbytes + split.tasks * w.nbytes) + 3 * args.batch * 8 \
+            + split.tasks * w.nbytes  # numbers out twice; cotangents; values twice, gradients
+        rows.append({"run": f"cluster, {len(client.nthreads())} workers x 1 thread, "
+                     f"{split.tasks} tasks", "first_s": first, "call_s": call,
+                     "bytes_per_call": shipped})
+        tiny = tnq.distribute(program, client, local_below=0)
+        xs = x[:2]
+        _, remote, _ = timed(lambda: tiny(w, xs), 20)
+        _, local, _ = timed(lambda: program(w, xs), 20)
+        overhead = {"run": "tiny call (2 rows)", "cluster_s": remote, "local_s": local,
+                    "overhead_s": remote - local}
+        cl = rows[-1]["call_s"]
+        print(f"W9 (a): W5 loss and gradient, B = {args.batch}, torch; {split.tasks} tasks "
+              f"of {split.chunk} rows ({split.why}); cpus {os.cpu_count()}")
+        for r in rows:
+            extra = f"  speedup of the cluster {r['call_s'] / cl:5.2f}x" \
+                if not r["run"].startswith("cluster") else \
+                f"  shipped {r['bytes_per_call'] / 2**20:.1f} MiB per call"
+            print(f"  {r['run']:<44} call {r['call_s']:8.3f} s  first {r['first_s']:8.3f} s"
+                  f"{extra}")
+        print(f"  tiny call through the cluster {1e3 * remote:.1f} ms, locally "
+              f"{1e3 * local:.2f} ms: overhead {1e3 * (remote - local):.1f} ms per call")
+        save("w9_scale", rows + [overhead, {"batch": args.batch, "tasks": split.tasks,
+                                            "chunk": split.chunk, "when": time.ctime()}])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+if __name__ == "__main__":
+    main()
