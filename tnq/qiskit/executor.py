@@ -70,9 +70,9 @@ class QiskitExecutor:
         primitives = require("qiskit.primitives", "tnq.QiskitExecutor")
         self.sampler = isinstance(target, primitives.BaseSamplerV2)
         if not self.sampler and not callable(getattr(target, "run", None)):
-            raise ExecutorError(f"QiskitExecutor needs a Qiskit BackendV2 (e.g. "
-                                f"qiskit_aer.AerSimulator()) or a SamplerV2 primitive (e.g. "
-                                f"qiskit_aer.primitives.SamplerV2()), got {show(target)}")
+            raise ExecutorError(f"QiskitExecutor needs a Qiskit BackendV2 with a run() method "
+                                f"(e.g. qiskit_aer.AerSimulator()) or a SamplerV2 primitive "
+                                f"(e.g. qiskit_aer.primitives.SamplerV2()), got {show(target)}")
         if pass_manager is not None and not callable(getattr(pass_manager, "run", None)):
             raise ExecutorError(f"pass_manager must be a Qiskit PassManager (with run()), got "
                                 f"{show(pass_manager)}")
