@@ -4,6 +4,10 @@ StatevectorSampler, Aer) and tests/reference.py."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -524,3 +528,26 @@ def test_estimator_broadcasts_as_qiskit_does(data):
     theirs = StatevectorEstimator().run([pub]).result()[0].data.evs
     assert ours.shape == theirs.shape == np.broadcast_shapes(obs_shape, value_shape)
     np.testing.assert_allclose(ours, theirs, atol=ATOL)
+
+
+def test_without_qiskit_the_features_name_the_extra():
+    script = """
+import json, sys
+sys.modules["qiskit"] = None
+import tnq
+out = []
+for call in (lambda: tnq.from_qiskit(None), lambda: tnq.to_qiskit(tnq.Circuit(1)),
+             lambda: __import__("tnq.qiskit", fromlist=["Estimator"]).Estimator,
+             lambda: tnq.QiskitExecutor(None)):
+    try:
+        call()
+    except tnq.MissingDependencyError as exc:
+        out.append(str(exc))
+print(json.dumps(out))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        f'tnq.{name} needs qiskit: pip install "tnq[qiskit]"'
+        for name in ("from_qiskit", "to_qiskit", "qiskit.Estimator", "QiskitExecutor")]

@@ -12,6 +12,7 @@ asked for. Qiskit's ``SparsePauliOp``, ``Pauli`` and ``SparseObservable`` are
 accepted wherever tnq takes an observable (:func:`tnq.observable`).
 """
 
+from ..optional import require
 from .convert import from_qiskit, to_qiskit
 from .executor import QiskitExecutor
 
@@ -21,6 +22,7 @@ __all__ = ["from_qiskit", "to_qiskit", "QiskitExecutor", "Estimator", "Sampler"]
 def __getattr__(name: str):
     """The primitives subclass Qiskit's base classes: imported when asked for."""
     if name in ("Estimator", "Sampler"):
+        require("qiskit", f"tnq.qiskit.{name}")  # names the extra when Qiskit is missing
         from . import primitives
 
         return getattr(primitives, name)
