@@ -156,10 +156,10 @@ class Account:
     truncations: np.ndarray = field(init=False)
     last: np.ndarray = field(init=False)
     """The weight fractions the last split dropped."""
-    gram: bool = True
-    """Whether the next split tries the Gram-matrix method (see :func:`_split`):
-    off after a split whose drop it could not resolve, on again after an SVD
-    split that dropped more than :data:`RESOLVED`."""
+    no_gram: set = field(default_factory=set)
+    """Bonds whose next split skips the Gram-matrix method (see :func:`_split`):
+    a bond enters after a split whose drop that method could not resolve, and
+    leaves after an SVD split that dropped more than :data:`RESOLVED`."""
 
     def __post_init__(self):
         self.fidelity = np.ones(self.batch)
@@ -363,7 +363,7 @@ def _qr_left(a, b, lib: Lib):
     return a2, b2
 
 
-def _split(block, account: Account, left: bool, lib: Lib):
+def _split(block, account: Account, left: bool, lib: Lib, bond: int):
     """``(B, l, 4, r)`` block -> two site tensors, truncated and renormalised;
     the orthogonality centre goes to the left tensor when ``left``.
 
@@ -376,15 +376,15 @@ def _split(block, account: Account, left: bool, lib: Lib):
     bt, dl, _, dr = block.shape
     x = block.reshape((bt, dl * 2, 2 * dr))
     m, n = 2 * dl, 2 * dr
-    if account.gram and lib.plain(block) and (n <= m if left else m <= n):
+    if bond not in account.no_gram and lib.plain(block) and (n <= m if left else m <= n):
         out = _split_eigh(x, account, left, lib, (bt, dl, dr))
         if out is not None:
             return out
-        account.gram = False
+        account.no_gram.add(bond)
     u, s, vh = svd(x)
     k, mask = account.keep(s)
-    if not account.gram and float(account.last.min()) >= RESOLVED:
-        account.gram = True
+    if float(account.last.min()) >= RESOLVED:
+        account.no_gram.discard(bond)
     if k < s.shape[-1]:
         u, s, vh = u[:, :, :k], s[:, :k], vh[:, :k]
     if mask is not None:
@@ -478,7 +478,7 @@ def sweep(schedule: Schedule, recipe: StepGates, tables: Sequence, consts: Seque
             bt, dl, dr = a.shape[0], a.shape[1], b.shape[3]
             block = (a.reshape((bt, dl * 2, -1)) @ b.reshape((bt, b.shape[1], 2 * dr)))
             block = mats[:, where[j]][:, None] @ block.reshape((bt, dl, 4, dr))
-            tensors[lo], tensors[hi] = _split(block, account, st.left, lib)
+            tensors[lo], tensors[hi] = _split(block, account, st.left, lib, lo)
             centre = lo if st.left else hi
             continue
         tensors, centre = _multi(st, tensors, gate_of(st.op), account, lib)
@@ -511,7 +511,7 @@ def _multi(st: Step, tensors: list, gate, account: Account, lib: Lib):
     out_tensors = list(tensors)
     for s in range(lo, hi):
         shape = tuple(block.shape)
-        a, b2 = _split(block.reshape((bt, shape[1], 4, -1)), account, False, lib)
+        a, b2 = _split(block.reshape((bt, shape[1], 4, -1)), account, False, lib, s)
         out_tensors[s] = a
         block = b2.reshape((bt, b2.shape[1]) + shape[3:])
     out_tensors[hi] = block
