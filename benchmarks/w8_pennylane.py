@@ -15,14 +15,24 @@ pennylane-lightning (see docs/pennylane.md). Every implementation's value and
 gradient are checked against tnq-torch's to 1e-8.
 
 Run:  python benchmarks/w8_pennylane.py [--sizes 12x4 16x8 20x8] [--wide] [--repeats 5]
+      [--threads 1]   (one thread for every library: set before numpy, torch,
+      jax and lightning start; default: their own defaults)
 Ratios: peer time / tnq time (above 1: tnq is faster).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+if "--threads" in sys.argv:  # before any library starts its thread pools
+    _threads = sys.argv[sys.argv.index("--threads") + 1]
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_var] = _threads
+    os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                               f"intra_op_parallelism_threads={_threads}")
 
 import numpy as np
 
@@ -121,11 +131,16 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", default=["12x4", "16x8", "20x8"])
     ap.add_argument("--wide", action="store_true", help="also W2 at n=100")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     rows = []
     for size in args.sizes:
         n, layers = map(int, size.split("x"))
-        row = {"workload": "W8", "n": n, "layers": layers}
+        row = {"workload": "W8", "n": n, "layers": layers, "threads": args.threads}
         ref = None
         for name, make in _runners(n, layers, qml).items():
             first, call, (value, grad) = timed(make(), args.repeats)
@@ -150,7 +165,8 @@ def main() -> None:
                   flush=True)
         row["strategy"] = dev.programs[0].strategy
         rows.append(row)
-    print(f"results: {save('w8_pennylane', rows)}")
+    name = "w8_pennylane" + (f"_{args.threads}thread" if args.threads else "")
+    print(f"results: {save(name, rows)}")
 
 
 if __name__ == "__main__":
