@@ -42,15 +42,24 @@ from ..strategies.blocks import BlockRecipe, apply_block, to_qubit_order
 from ..strategies.state import apply_factors
 from .rules import ShiftRule, shift_rule
 
-__all__ = ["AdjointSweep", "matrix_rule", "adjoint_applies", "adjoint_value_and_grad",
-           "ADJOINT_WIDTH", "STATE_REGIME"]
+__all__ = ["AdjointSweep", "matrix_rule", "adjoint_applies", "adjoint_value_and_grad", "sweep_of",
+           "adjoint_width", "STATE_REGIME"]
 
 STATE_REGIME = ("statevector", "state")
 """Strategies whose Programs take adjoint gradients by default (exact, and the
 state fits)."""
 
-ADJOINT_WIDTH = 4
-"""Qubits a fused block may span in the adjoint sweep."""
+def adjoint_width(num_qubits: int) -> int:
+    """Qubits a fused block may span in the adjoint sweep: few on small states,
+    where building the blocks' ``d x d`` products (and their derivatives) costs
+    more than passes over the state, more on large ones.
+
+    Examples
+    --------
+    >>> [adjoint_width(n) for n in (4, 10, 20)]
+    [2, 3, 4]
+    """
+    return 2 if num_qubits < 8 else 3 if num_qubits < 14 else 4
 
 
 def matrix_rule(spectrum: Sequence[float]) -> ShiftRule:
@@ -81,8 +90,8 @@ class AdjointSweep:
     setup : Setup
         What the Program was built from (:attr:`tnq.Program.setup`); it needs
         an observable.
-    width : int
-        Qubits a fused block may span.
+    width : int, optional
+        Qubits a fused block may span (default: :func:`adjoint_width`).
 
     Examples
     --------
@@ -96,12 +105,12 @@ class AdjointSweep:
     [0.83838664] [[-0.25934338 -0.45801271]]
     """
 
-    def __init__(self, setup: Setup, *, width: int = ADJOINT_WIDTH):
+    def __init__(self, setup: Setup, *, width: int | None = None):
         if setup.terms is None:
             raise CompileError("adjoint gradients need a Program compiled with an observable")
         e, n = setup.evaluator, setup.num_qubits
         self.setup = setup
-        self.fusion = fuse(setup.ops, n, width=width)
+        self.fusion = fuse(setup.ops, n, width=adjoint_width(n) if width is None else width)
         self.recipe = BlockRecipe(self.fusion, setup.ops, e)
         gates = [setup.ops[k.ops[0]].gate for k in e.kinds]
         for g in gates:
@@ -332,6 +341,11 @@ def adjoint_applies(program: Program) -> bool:
     return need <= setup.max_memory
 
 
+def sweep_of(program: Program) -> AdjointSweep:
+    """``program``'s :class:`AdjointSweep`, made once and kept with it."""
+    return program.derived("adjoint-sweep", lambda: AdjointSweep(program.setup))
+
+
 def adjoint_value_and_grad(program: Program, params, inputs=None):
     """``value_and_grad`` by the adjoint method: ``(value, grad)`` as numpy, or
     ``((K,), (K, P))`` for a Program with a vector of values.
@@ -345,7 +359,7 @@ def adjoint_value_and_grad(program: Program, params, inputs=None):
     >>> print(round(value, 10), round(float(grad[0]), 10))
     0.9553364891 -0.2955202067
     """
-    sweep = program.derived("adjoint-sweep", lambda: AdjointSweep(program.setup))
+    sweep = sweep_of(program)
     values = program.evaluator.values(to_numpy(params) if params is not None else None,
                                       None if inputs is None else to_numpy(inputs))
     if values.batch is not None:

@@ -58,7 +58,10 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
         one reverse sweep over fused gate blocks in numpy
         (:mod:`tnq.gradients.adjoint`); elsewhere the best installed autodiff
         backend (results as numpy). ``"numpy"`` uses the exact
-        parameter-shift rule.
+        parameter-shift rule. ``"jax"`` in the state regime also runs the
+        adjoint sweep (results as jax arrays): a jitted whole-circuit gradient
+        takes XLA seconds to a minute to compile; ``jax.jit(jax.value_and_grad(
+        program))`` still gives one where that pays off.
 
     Returns
     -------
@@ -94,6 +97,11 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
         if backend == "jax" and not native and program.dtype == "complex128" \
                 and not require("jax", "tnq.value_and_grad").config.read("jax_enable_x64"):
             backend = "numpy"  # jax would need x64 switched on globally: use parameter shift
+    if backend == "jax" and adjoint_applies(program):
+        # the adjoint sweep: no XLA compile of the whole circuit (seconds to a minute)
+        jnp = require("jax", "tnq.value_and_grad(backend='jax')").numpy
+        value, grad = adjoint_value_and_grad(program, params, inputs)
+        return (jnp.asarray(value), jnp.asarray(grad)) if native else (value, grad)
     if backend == "jax":
         value, grad = _jax(program, params, inputs)
     elif backend == "torch":

@@ -10,6 +10,7 @@ from .. import checks
 from ..errors import CompileError, ParameterError
 from ..optional import require
 from ..program import Program
+from .adjoint import adjoint_applies, sweep_of
 
 if TYPE_CHECKING:
     import torch
@@ -17,6 +18,57 @@ else:
     torch = require("torch", "tnq.TorchLayer")
 
 __all__ = ["TorchLayer"]
+
+
+JACOBIAN_OUTPUTS = 4
+"""Up to this many outputs, a call whose result needs a gradient computes the
+Jacobian with its values (one adjoint vector per output and row, the cost of
+one vector-Jacobian product when there is one output): the backward pass is
+then a product with the cotangent."""
+
+
+class _Adjoint(torch.autograd.Function):
+    """The Program's values with gradients by the adjoint sweep
+    (:mod:`tnq.gradients.adjoint`), by the weights and by the inputs, for the
+    whole batch in one reverse sweep: with the values when a gradient will be
+    needed and the outputs are few, otherwise in the backward pass (a
+    vector-Jacobian product)."""
+
+    @staticmethod
+    def forward(ctx, weights, inputs, program):
+        sweep = sweep_of(program)
+        values = program.evaluator.values(
+            weights.detach().numpy() if program.num_params else None,
+            None if inputs is None else inputs.detach().numpy())
+        psi, tables, mats = sweep.forward(values)
+        k = len(program.observables)
+        if any(ctx.needs_input_grad[:2]) and k <= JACOBIAN_OUTPUTS:
+            value, mu = sweep.observe(psi)
+            ctx.state = ("jacobian", sweep.backward(psi, mu, values, tables, mats))
+        else:
+            value, _ = sweep.observe(psi, np.zeros(psi.shape[:-1] + (k,)))
+            ctx.state = ("vjp", (values, psi, tables, mats))
+        ctx.program = program
+        value = value if program.value_shape else value[..., 0]
+        return torch.as_tensor(np.ascontiguousarray(value), dtype=weights.dtype)
+
+    @staticmethod
+    def backward(ctx, cotangent):
+        program = ctx.program
+        cot = cotangent.detach().numpy()
+        cot = cot if program.value_shape else cot[..., None]
+        how, saved = ctx.state
+        if how == "jacobian":  # (K, ..., V + 1)
+            g = np.einsum("...k,k...v->...v", cot, saved)
+        else:
+            g = sweep_of(program).vjp(*saved, cot)
+        p, d = program.num_params, program.num_inputs
+        gw = g[..., :p].reshape(-1, p).sum(axis=0)
+        dtype = cotangent.dtype
+        grad_w = torch.as_tensor(gw, dtype=dtype) if ctx.needs_input_grad[0] else None
+        grad_x = torch.as_tensor(np.ascontiguousarray(g[..., p:p + d]), dtype=dtype) \
+            if ctx.needs_input_grad[1] else None
+        return grad_w, grad_x, None
 
 
 class TorchLayer(torch.nn.Module):
@@ -82,7 +134,18 @@ class TorchLayer(torch.nn.Module):
                                      f"({self.program.num_inputs},) or (batch, "
                                      f"{self.program.num_inputs}), got "
                                      f"{checks.show(inputs)}") from None
+        if self._adjoint(inputs):
+            return _Adjoint.apply(self.weights, inputs, self.program)
         return self.program(self.weights if self.program.num_params else None, inputs)
+
+    def _adjoint(self, inputs) -> bool:
+        """Whether this call runs the adjoint sweep (CPU tensors in the state
+        regime, the states of the batch within ``max_memory``)."""
+        program = self.program
+        if self.weights.device.type != "cpu" or not adjoint_applies(program):
+            return False
+        rows = 1 if inputs is None or inputs.ndim < 2 else int(inputs.shape[0])
+        return sweep_of(program).states(2 * rows) <= program.max_memory
 
     def extra_repr(self) -> str:
         p = self.program
