@@ -348,3 +348,45 @@ def test_a_worker_out_of_memory_is_a_memory_limit_error_naming_the_chunk_size():
     finally:
         c.close()
         cluster.close()
+
+
+def wide(n=8, depth=2):
+    """A W2 brickwork with the W1 observable (lightcone groups)."""
+    t = tnq.parameters(depth * (n + n - 1))
+    c, k = tnq.Circuit(n), 0
+    for _ in range(depth):
+        for q in range(n):
+            c.ry(q, t[k])
+            k += 1
+        for start in (0, 1):
+            for q in range(start, n - 1, 2):
+                c.rzz(q, q + 1, t[k])
+                k += 1
+    obs = sum((tnq.Z(q) * tnq.Z(q + 1) for q in range(n - 1)), tnq.X(0))
+    for q in range(1, n):
+        obs = obs + 0.5 * tnq.X(q)
+    return c, obs, np.random.default_rng(2).uniform(0, 2 * np.pi, k)
+
+
+def test_term_parts_of_a_many_term_observable(client):
+    torch = pytest.importorskip("torch")
+    circuit, obs, theta = wide()
+    program = tnq.compile(circuit, obs, strategy="lightcone")
+    front = tnq.distribute(program, client, terms=3)
+    assert [len(p.observables[0].terms) for p in front._parts] == [5, 5, 5]
+    assert abs(front(theta) - program(theta)) < 1e-12  # one vector: 3 tasks
+    batch = np.random.default_rng(4).uniform(0, 6, (5, theta.size))
+    np.testing.assert_allclose(front(batch), program(batch), rtol=0, atol=1e-12)
+    grads = []
+    for fn in (front, program):
+        t = torch.tensor(theta, requires_grad=True)
+        fn(t).backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=0, atol=1e-12)
+    g = front.param_shift(theta)
+    np.testing.assert_allclose(g.grad, grads[1], rtol=0, atol=1e-10)
+    assert "terms: 15 in 3 parts (5, 5, 5 terms)" in front.explain(theta)
+    with pytest.raises(tnq.CompileError, match="terms must be a positive integer"):
+        tnq.distribute(program, client, terms=0)
+    with pytest.raises(tnq.CompileError, match="list of 2 observables"):
+        tnq.distribute(tnq.compile(circuit, ["Z0", "Z1"]), client, terms=2)

@@ -27,6 +27,7 @@ from ..program import Program
 from . import tasks
 from .chunks import SHOT_ROWS, Split, describe, split
 from .cluster import Cluster
+from .parts import term_parts
 
 __all__ = ["DistributedProgram", "distribute", "LOCAL_SECONDS"]
 
@@ -42,7 +43,7 @@ PROBE_ROWS = 16
 
 
 def distribute(program: Program, client, *, chunk_size: int | None = None,
-               local_below: float = LOCAL_SECONDS,
+               terms: int = 1, local_below: float = LOCAL_SECONDS,
                timeout: float | None = None) -> DistributedProgram:
     """``program`` run on a Dask cluster: see :class:`DistributedProgram`.
 
@@ -55,8 +56,8 @@ def distribute(program: Program, client, *, chunk_size: int | None = None,
     ...
     tnq.errors.ParameterError: client must be a dask.distributed.Client or ..., got object
     """
-    return DistributedProgram(program, client, chunk_size=chunk_size, local_below=local_below,
-                              timeout=timeout)
+    return DistributedProgram(program, client, chunk_size=chunk_size, terms=terms,
+                              local_below=local_below, timeout=timeout)
 
 
 class DistributedProgram:
@@ -67,8 +68,11 @@ class DistributedProgram:
     the local call up to rounding (about 1e-15) whatever the number of
     workers. A batch (parameters ``(B, P)`` and/or inputs ``(B, D)``) is cut
     into chunks of rows (see :mod:`tnq.distributed.chunks`), one task each.
-    Calls estimated under ``local_below`` seconds, and unbatched calls, run
-    locally. torch tensors that require grad and jax arrays (outside
+    With ``terms=K``, the observable's terms are cut into ``K`` parts (see
+    :mod:`tnq.distributed.parts`), each a task of every call (of every chunk
+    of a batch), values and gradients summed. Calls estimated under
+    ``local_below`` seconds run locally, and so do unbatched calls without
+    term parts. torch tensors that require grad and jax arrays (outside
     ``jax.jit``) are differentiable: the backward pass runs per chunk on the
     workers too. Every other attribute (``explain`` aside) is the Program's.
 
@@ -81,6 +85,11 @@ class DistributedProgram:
     chunk_size : int, optional
         Rows per task (default: from the Program's ``batch_limit``, the
         workers' memory and their number of threads).
+    terms : int
+        Parts the terms of a many-term observable are cut into, one task each
+        (default 1: not cut). Each part is compiled here, with the Program's
+        strategy and options, and sent once. Calls then always go to the
+        cluster.
     local_below : float
         Seconds under which a call runs locally (:data:`LOCAL_SECONDS`; 0:
         every batched call goes to the cluster).
@@ -90,7 +99,8 @@ class DistributedProgram:
     """
 
     def __init__(self, program: Program, client, *, chunk_size: int | None = None,
-                 local_below: float = LOCAL_SECONDS, timeout: float | None = None):
+                 terms: int = 1, local_below: float = LOCAL_SECONDS,
+                 timeout: float | None = None):
         if not isinstance(program, Program) or program.observable is None:
             raise CompileError(f"tnq.distribute needs a Program compiled with an observable, "
                                f"got {show(program)}")
@@ -104,12 +114,16 @@ class DistributedProgram:
                 timeout, (int, float)) or not timeout > 0):
             raise ParameterError(f"timeout must be a positive number of seconds or None, "
                                  f"got {show(timeout)}")
+        self._parts = term_parts(program, terms)
         self._cluster = Cluster(client)
         self._program = program
         self._chunk_size, self._local_below, self._timeout = chunk_size, local_below, timeout
         self._lock = threading.Lock()
         self._row_seconds: float | None = None
         self._future = self._cluster.scatter(program, "the Program")
+        self._part_futures = [self._future] if len(self._parts) == 1 else \
+            [self._cluster.scatter(q, f"term part {k} of the Program")
+             for k, q in enumerate(self._parts)]
 
     # ------------------------------------------------------------ what it is
     @property
@@ -137,12 +151,18 @@ class DistributedProgram:
     def _workers(self) -> dict:
         return self._cluster.client.scheduler_info()["workers"]
 
-    def _remote(self):
-        """The Program's future; scattered again if the cluster lost every copy."""
+    def _remote(self, parts: bool = True) -> list:
+        """The futures of the term parts (or of the whole Program); any that the
+        cluster lost every copy of is scattered again."""
         with self._lock:
             if not self._cluster.alive(self._future):
                 self._future = self._cluster.scatter(self._program, "the Program")
-            return self._future
+            if len(self._parts) == 1:
+                self._part_futures = [self._future]
+            for k, f in enumerate(self._part_futures):
+                if not self._cluster.alive(f):
+                    self._part_futures[k] = self._cluster.scatter(self._parts[k], "a term part")
+            return list(self._part_futures) if parts else [self._future]
 
     # ------------------------------------------------------------ values
     def __call__(self, params=None, inputs=None):
@@ -158,7 +178,7 @@ class DistributedProgram:
         else:  # torch or jax arrays (maybe traced): only their shapes are read here
             p, x = self._program.pack(params), self._program.pack(inputs, "inputs")
             rows = _rows(p, x)
-        if rows is None or self._runs_locally(rows, p, x):
+        if len(self._parts) == 1 and (rows is None or self._runs_locally(rows, p, x)):
             return self._program(params, inputs)
         if kind == "torch":
             from .autodiff import torch_call
@@ -170,11 +190,11 @@ class DistributedProgram:
             return jax_call(self, params, inputs)
         return self._values(p, x, rows)
 
-    def _values(self, p, x, rows: int) -> np.ndarray:
-        s = self._split(rows)
+    def _values(self, p, x, rows: int | None) -> np.ndarray:
+        s = self._split(rows or 1)
         out = self._run(tasks.values, [(take(p, a, b), take(x, a, b)) for a, b in s.ranges()],
                         s, "values")
-        return np.concatenate(out)
+        return _add([np.concatenate(c) if rows is not None else c[0] for c in out])
 
     def vjp(self, params, inputs, cotangent, *, wrt: tuple[bool, bool] = (True, False)):
         """Values and vector-Jacobian products of a batched call, per chunk on the
@@ -187,14 +207,15 @@ class DistributedProgram:
         """
         p, x, rows = self._numbers(params, inputs)
         cot = np.asarray(to_numpy(cotangent), dtype=float)
-        rows = rows or 1
-        s = self._split(rows)
-        batched = cot.ndim > len(self._program.value_shape)
-        parts = self._run(tasks.vjp, [(take(p, a, b), take(x, a, b),
-                                       cot[a:b] if batched else cot, tuple(wrt))
-                                      for a, b in s.ranges()], s, "gradients")
-        values = np.concatenate([v for v, _, _ in parts]) if batched else parts[0][0]
-        return values, _join(p, [g for _, g, _ in parts]), _join(x, [g for _, _, g in parts])
+        s = self._split(rows or 1)
+        batched = rows is not None
+        out = self._run(tasks.vjp, [(take(p, a, b), take(x, a, b),
+                                     cot[a:b] if batched else cot, tuple(wrt))
+                                    for a, b in s.ranges()], s, "gradients")
+        values = _add([np.concatenate([v for v, _, _ in c]) if batched else c[0][0]
+                       for c in out])
+        return (values, _add([_join(p, [g for _, g, _ in c]) for c in out]),
+                _add([_join(x, [g for _, _, g in c]) for c in out]))
 
     # ------------------------------------------------------------ param shift
     def param_shift(self, params, inputs=None, *, shots: int | None = None,
@@ -220,12 +241,12 @@ class DistributedProgram:
         if shots is None:
             if executor is not None:
                 raise ParameterError("an executor needs shots; pass shots=... or no executor")
-            if self._runs_locally(rows, None, None, p, x):
+            if len(self._parts) == 1 and self._runs_locally(rows, None, None, p, x):
                 return param_shift(program, p, x)
             s = self._split(rows)
-            values = np.concatenate(self._run(
+            values = _add([np.concatenate(c) for c in self._run(
                 tasks.shifted_values, [(p, x, a, b) for a, b in s.ranges()], s,
-                "shifted circuits"))
+                "shifted circuits")])
             variances, executions = np.zeros_like(values), rows
         else:
             values, variances, executions = self._shots(p, x, rows, shots, executor, seed)
@@ -256,7 +277,8 @@ class DistributedProgram:
         if self._runs_locally(rows, None, None, p, x):
             parts = [tasks.shifted_estimates(self._program, *c) for c in calls]
         else:
-            parts = self._run(tasks.shifted_estimates, calls, s, "shifted circuits (shots)")
+            parts = self._run(tasks.shifted_estimates, calls, s, "shifted circuits (shots)",
+                              whole=True)[0]
         return (np.concatenate([e for e, _, _ in parts]),
                 np.concatenate([v for _, v, _ in parts]), sum(n for _, _, n in parts))
 
@@ -276,14 +298,20 @@ class DistributedProgram:
                  f"worker memory {format_bytes(memory) if memory else 'unlimited'}; Program "
                  f"sent once ({format_bytes(len(pickle.dumps(self._program)))} pickled)"]
         p, x, rows = self._numbers(params, inputs)
+        k = len(self._parts)
+        if k > 1:
+            sizes = ", ".join(str(len(q.observables[0].terms)) for q in self._parts)
+            lines.append(f"terms: {len(self._program.observables[0].terms)} in {k} parts "
+                         f"({sizes} terms), each a task of every chunk; always on the cluster")
         if rows is None:
-            lines.append("call: one row, runs locally")
+            lines.append("call: one row, " + (f"{k} tasks" if k > 1 else "runs locally"))
         else:
             s = self._split(rows)
             out = sum(_nbytes(take(p, a, b)) + _nbytes(take(x, a, b)) for a, b in s.ranges())
-            back = rows * 8 * max(1, math.prod(self._program.value_shape))
-            where = "locally (under local_below)" if self._runs_locally(rows, p, x, probe=False) \
-                else "on the cluster"
+            out *= k  # every chunk goes to every term part
+            back = k * rows * 8 * max(1, math.prod(self._program.value_shape))
+            where = "locally (under local_below)" if k == 1 and self._runs_locally(
+                rows, p, x, probe=False) else "on the cluster"
             lines.append(f"call: {describe(s, out, back)}; runs {where}")
         table = self._program.derived("shift-table", lambda: shift_table(self._program))
         st = self._split(table.num_rows)
@@ -331,14 +359,18 @@ class DistributedProgram:
             if any(a is not None and a.ndim == 2 for a in (p, x)) else 1
         return (time.perf_counter() - t0) / got
 
-    def _run(self, fn, calls: list[tuple], s: Split, what: str) -> list:
+    def _run(self, fn, calls: list[tuple], s: Split, what: str, *,
+             whole: bool = False) -> list[list]:
+        """``fn`` on every chunk's ``calls`` for every term part (or the whole
+        Program): the results as ``[part][chunk]``."""
         seconds = 0.0 if self._row_seconds is None else \
             s.rows * self._row_seconds / self._cluster.threads()
-        future = self._remote()
-        return self._cluster.run(fn, [(future,) + c for c in calls],
-                                 rows=[b - a for a, b in s.ranges()], what=what,
-                                 show=self._program.progress, seconds=seconds,
-                                 timeout=self._timeout)
+        futures = self._remote(parts=not whole)
+        out = self._cluster.run(fn, [(f,) + c for f in futures for c in calls],
+                                rows=[b - a for a, b in s.ranges()] * len(futures), what=what,
+                                show=self._program.progress, seconds=seconds,
+                                timeout=self._timeout)
+        return [out[k * len(calls):(k + 1) * len(calls)] for k in range(len(futures))]
 
 
 def _rows(p, x) -> int | None:
@@ -353,6 +385,16 @@ def _rows(p, x) -> int | None:
 def take(a, start: int, stop: int):
     """Rows ``start:stop`` of a batched array; a shared one (or None) as it is."""
     return a if a is None or a.ndim < 2 else a[start:stop]
+
+
+def _add(arrays: list):
+    """The sum of the term parts' arrays, in part order (None stays None)."""
+    total = arrays[0]
+    if total is None:
+        return None
+    for a in arrays[1:]:
+        total = total + a
+    return total
 
 
 def _join(given, parts: list):
