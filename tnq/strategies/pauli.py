@@ -25,10 +25,10 @@ second, cheaper propagation; on the W10 benchmark within a factor of about
 three of the actual error once the threshold is small enough for the value to
 converge). Where both settings give the same value although strings were
 dropped (a threshold so coarse that both drop alike), and with
-``threshold=0`` (only rounding noise dropped), it is the strict bound below. The strict bound for a positive
-threshold, the sum of the dropped ``|c|`` (each would have contributed
-``c <psi|P|psi>`` with ``|<P>| <= 1``), is returned by :func:`propagate`; it
-is usually orders of magnitude above the actual error.
+``threshold=0`` (only rounding noise dropped), it is the strict bound: the
+sum of the dropped ``|c|`` (each would have contributed ``c <psi|P|psi>``
+with ``|<P>| <= 1``), which :func:`propagate` returns; for a positive
+threshold that bound is usually orders of magnitude above the actual error.
 
 Gradients: the kept set changes with the angles, so the value is only
 piecewise smooth and no tracer can follow it; the strategy lists no
