@@ -152,3 +152,52 @@ def test_bad_input_is_refused_before_the_sweep():
         tnq.value_and_grad(program, np.zeros(program.num_params + 1), backend="adjoint")
     with pytest.raises(tnq.CompileError, match="observable"):
         AdjointSweep(tnq.compile(demo_circuit(4, 1)[0]).setup)
+
+
+# ----------------------------------------------------------------- TorchLayer
+def _classifier(n=4, layers=2):
+    w, x = tnq.parameters(2 * n * layers), tnq.inputs(n)
+    c, k = tnq.Circuit(n), 0
+    for q in range(n):
+        c.rx(q, x[q])
+    for _ in range(layers):
+        for q in range(n):
+            c.ry(q, w[k]).rz(q, w[k + 1])
+            k += 2
+        for q in range(n):
+            c.cx(q, (q + 1) % n)
+    return c
+
+
+@pytest.mark.parametrize("observables", ["Z0", ["Z0", "X1 Y2", "Z3"],
+                                         ["Z0", "Z1", "Z2", "Z3", "X0 X1", "Y2"]])
+def test_torch_layer_adjoint_equals_autograd(observables):
+    program = tnq.compile(_classifier(), observables)
+    x = torch.tensor(np.random.default_rng(7).uniform(0, np.pi, (5, 4)), requires_grad=True)
+    results = []
+    for gradient in ("adjoint", "autograd"):
+        layer = tnq.TorchLayer(program, seed=3, gradient=gradient)
+        assert layer._adjoint(x) == (gradient == "adjoint")
+        out = layer(x)
+        loss = (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum() ** 2
+        x.grad = None
+        loss.backward()
+        results.append((out.detach().numpy(), layer.weights.grad.numpy(), x.grad.numpy()))
+    for a, b in zip(*results):
+        assert a.shape == b.shape and np.abs(a - b).max() < ATOL
+
+
+def test_torch_layer_adjoint_one_vector_and_no_gradient():
+    program = tnq.compile(_classifier(), "Z0 Z1")
+    layer = tnq.TorchLayer(program, seed=1)
+    x = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    out = layer(x)
+    assert out.shape == () and abs(out.item() - float(program(layer.weights.detach(), x))) \
+        < ATOL
+    with torch.no_grad():
+        assert abs(float(layer(x)) - out.item()) < ATOL
+    with pytest.raises(tnq.GradientError, match="gradient="):
+        tnq.TorchLayer(program, gradient="backprop")
+    wide = tnq.compile(tnq.Circuit(40).ry(0, tnq.parameters(1)[0]), "Z0", strategy="lightcone")
+    with pytest.raises(tnq.GradientError, match="state regime"):
+        tnq.TorchLayer(wide, gradient="adjoint")

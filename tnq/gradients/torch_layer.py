@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import checks
-from ..errors import CompileError, ParameterError
+from ..errors import CompileError, GradientError, ParameterError
 from ..optional import require
 from ..program import Program
 from .adjoint import adjoint_applies, sweep_of
@@ -50,7 +50,7 @@ class _Adjoint(torch.autograd.Function):
             ctx.state = ("vjp", (values, psi, tables, mats))
         ctx.program = program
         value = value if program.value_shape else value[..., 0]
-        return torch.as_tensor(np.ascontiguousarray(value), dtype=weights.dtype)
+        return torch.as_tensor(np.array(value), dtype=weights.dtype)
 
     @staticmethod
     def backward(ctx, cotangent):
@@ -89,6 +89,12 @@ class TorchLayer(torch.nn.Module):
         Initial weights, shape ``(P,)``; default uniform in ``[0, 2 pi)``.
     seed : int, optional
         Seed for the default initialisation.
+    gradient : {"auto", "adjoint", "autograd"}
+        How gradients are taken: ``"adjoint"`` runs the values and gradients
+        in numpy by the adjoint sweep (:mod:`tnq.gradients.adjoint`; CPU, the
+        state regime), ``"autograd"`` calls the Program on torch tensors and
+        lets torch autograd differentiate it; ``"auto"`` takes the adjoint
+        sweep where it applies and the batch's states fit ``max_memory``.
 
     Examples
     --------
@@ -102,10 +108,20 @@ class TorchLayer(torch.nn.Module):
     torch.Size([5, 3])
     """
 
-    def __init__(self, program: Program, *, weights=None, seed: int | None = None):
+    def __init__(self, program: Program, *, weights=None, seed: int | None = None,
+                 gradient: str = "auto"):
         super().__init__()
         if not isinstance(program, Program) or program.observable is None:
             raise CompileError("TorchLayer needs a Program compiled with an observable")
+        if gradient not in ("auto", "adjoint", "autograd"):
+            raise GradientError(f"gradient={gradient!r}; expected 'auto', 'adjoint' or "
+                                "'autograd'")
+        if gradient == "adjoint" and not adjoint_applies(program):
+            raise GradientError(f"gradient='adjoint' needs a Program in the state regime "
+                                f"(strategy 'statevector' or 'state' whose states fit "
+                                f"max_memory), got strategy {program.strategy!r} on "
+                                f"{program.num_qubits} qubits")
+        self.gradient = gradient
         self.program = program
         dtype = getattr(torch, program.evaluator.real_dtype)
         if weights is None:
@@ -142,8 +158,11 @@ class TorchLayer(torch.nn.Module):
         """Whether this call runs the adjoint sweep (CPU tensors in the state
         regime, the states of the batch within ``max_memory``)."""
         program = self.program
-        if self.weights.device.type != "cpu" or not adjoint_applies(program):
+        if self.gradient == "autograd" or self.weights.device.type != "cpu" \
+                or not adjoint_applies(program):
             return False
+        if self.gradient == "adjoint":
+            return True
         rows = 1 if inputs is None or inputs.ndim < 2 else int(inputs.shape[0])
         return sweep_of(program).states(2 * rows) <= program.max_memory
 
