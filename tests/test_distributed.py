@@ -390,3 +390,21 @@ def test_term_parts_of_a_many_term_observable(client):
         tnq.distribute(program, client, terms=0)
     with pytest.raises(tnq.CompileError, match="list of 2 observables"):
         tnq.distribute(tnq.compile(circuit, ["Z0", "Z1"]), client, terms=2)
+
+
+def test_a_held_graph_travels_as_values_and_backward_recomputes_it():
+    pytest.importorskip("torch")
+    from tnq.distributed import tasks
+
+    program = tnq.compile(classifier(), OBS)
+    x, w = data(6)
+    cot = np.arange(6.0)
+    held = tasks.forward(program, w, x, (True, True))
+    moved = pickle.loads(pickle.dumps(held))  # as Dask moves or spills it
+    assert moved.graph is None and np.array_equal(moved.values, held.values)
+    kept = tasks.backward(program, held, w, x, cot, (True, True))
+    again = tasks.backward(program, moved, w, x, cot, (True, True))
+    _, gp, gx = tasks.vjp(program, w, x, cot, (True, True))
+    for a, b in ((kept[0], gp), (kept[1], gx), (again[0], gp), (again[1], gx)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert gp.shape == w.shape and gx.shape == x.shape

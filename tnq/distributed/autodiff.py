@@ -35,18 +35,22 @@ def torch_call(front: DistributedProgram, params, inputs):
     class Call(function):
         @staticmethod
         def forward(ctx: Any, p, x):
-            ctx.arrays = (p, x)
             pn, xn, rows = front._numbers(_numpy(p), _numpy(x))
-            values = front._values(pn, xn, rows)
+            wrt = (p is not None and bool(p.requires_grad),
+                   x is not None and bool(x.requires_grad))
+            if any(wrt):  # graphs kept on the workers for the backward pass
+                values, handle = front._forward(pn, xn, rows, wrt)
+            else:
+                values, handle = front._values(pn, xn, rows), None
+            ctx.saved = (p, x, pn, xn, rows, wrt, handle)
             like = p if p is not None else x
             return torch.as_tensor(values, dtype=like.dtype, device=like.device)
 
         @staticmethod
         def backward(ctx: Any, grad):
-            p, x = ctx.arrays
-            wrt = (bool(ctx.needs_input_grad[0]), bool(ctx.needs_input_grad[1]))
-            _, gp, gx = front.vjp(_numpy(p), _numpy(x), grad.detach().cpu().numpy(),
-                                  wrt=wrt)
+            p, x, pn, xn, rows, wrt, handle = ctx.saved
+            ctx.saved = None  # the workers' graphs are released with the handle
+            gp, gx = front._backward(handle, pn, xn, rows, grad.detach().cpu().numpy(), wrt)
             return tuple(None if g is None else torch.as_tensor(g, dtype=t.dtype,
                                                                  device=t.device)
                          for g, t in zip((gp, gx), (p, x)))

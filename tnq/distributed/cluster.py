@@ -78,11 +78,16 @@ class Cluster:
         return future.status == "finished"
 
     def run(self, fn: Callable, calls: Sequence[tuple], *, rows: Sequence[int], what: str,
-            show: bool, seconds: float | None, timeout: float | None) -> list:
+            show: bool, seconds: float | None, timeout: float | None,
+            keep: list | None = None) -> list:
         """``fn(*args)`` for every ``args`` of ``calls`` on the cluster, results in
-        order; ``rows[i]`` is the number of rows of task ``i`` (for messages)."""
+        order; ``rows[i]`` is the number of rows of task ``i`` (for messages).
+        ``keep``: a list the tasks' futures are added to, so that their results
+        stay on the workers for later tasks (while the caller holds them)."""
         futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES)
                    for args in calls]
+        if keep is not None:
+            keep.extend(futures)
         start = time.perf_counter()
         try:
             with progress.bar(len(futures), what, show=show, seconds=seconds,

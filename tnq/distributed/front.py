@@ -196,6 +196,38 @@ class DistributedProgram:
                         s, "values")
         return _add([np.concatenate(c) if rows is not None else c[0] for c in out])
 
+    def _forward(self, p, x, rows: int | None, wrt: tuple[bool, bool]):
+        """Values of a call whose backward pass will follow: each task keeps its
+        torch graph on its worker (:class:`~tnq.distributed.tasks.Held`), held
+        there while the returned handle lives."""
+        s = self._split(rows or 1)
+        handle: list = []
+        out = self._run(tasks.forward, [(take(p, a, b), take(x, a, b), wrt)
+                                        for a, b in s.ranges()], s, "values", keep=handle)
+        values = _add([np.concatenate([h.values for h in c]) if rows is not None
+                       else c[0].values for c in out])
+        return values, (s, handle)
+
+    def _backward(self, handle, p, x, rows: int | None, cotangent,
+                  wrt: tuple[bool, bool]):
+        """The vector-Jacobian products of a :meth:`_forward` call, per chunk on
+        the workers that hold its graphs."""
+        s, held = handle
+        cot = np.asarray(to_numpy(cotangent), dtype=float)
+        chunks = s.ranges()
+        calls = [(held[k * len(chunks) + i], take(p, a, b), take(x, a, b),
+                  cot[a:b] if rows is not None else cot, wrt)
+                 for k in range(len(held) // len(chunks)) for i, (a, b) in enumerate(chunks)]
+        futures = self._remote()
+        out = self._cluster.run(tasks.backward, [(futures[j // len(chunks)],) + c
+                                                 for j, c in enumerate(calls)],
+                                rows=[b - a for a, b in chunks] * len(futures),
+                                what="gradients", show=self._program.progress,
+                                seconds=0.0, timeout=self._timeout)
+        per = [out[k * len(chunks):(k + 1) * len(chunks)] for k in range(len(futures))]
+        return (_add([_join(p, [g for g, _ in c]) for c in per]),
+                _add([_join(x, [g for _, g in c]) for c in per]))
+
     def vjp(self, params, inputs, cotangent, *, wrt: tuple[bool, bool] = (True, False)):
         """Values and vector-Jacobian products of a batched call, per chunk on the
         workers (torch autograd there).
@@ -360,7 +392,7 @@ class DistributedProgram:
         return (time.perf_counter() - t0) / got
 
     def _run(self, fn, calls: list[tuple], s: Split, what: str, *,
-             whole: bool = False) -> list[list]:
+             whole: bool = False, keep: list | None = None) -> list[list]:
         """``fn`` on every chunk's ``calls`` for every term part (or the whole
         Program): the results as ``[part][chunk]``."""
         seconds = 0.0 if self._row_seconds is None else \
@@ -369,7 +401,7 @@ class DistributedProgram:
         out = self._cluster.run(fn, [(f,) + c for f in futures for c in calls],
                                 rows=[b - a for a, b in s.ranges()] * len(futures), what=what,
                                 show=self._program.progress, seconds=seconds,
-                                timeout=self._timeout)
+                                timeout=self._timeout, keep=keep)
         return [out[k * len(calls):(k + 1) * len(calls)] for k in range(len(futures))]
 
 

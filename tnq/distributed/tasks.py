@@ -21,7 +21,8 @@ from ..optional import require
 from ..program import Program
 from ..symbols import Symbol
 
-__all__ = ["values", "vjp", "shifted_values", "shifted_estimates"]
+__all__ = ["values", "vjp", "Held", "forward", "backward", "shifted_values",
+           "shifted_estimates"]
 
 
 def values(program: Program, params, inputs) -> np.ndarray:
@@ -59,6 +60,52 @@ def vjp(program: Program, params, inputs, cotangent: np.ndarray,
         g = next(found)
         out.append(np.zeros(tuple(t.shape)) if g is None else g.numpy())
     return value.detach().numpy(), out[0], out[1]
+
+
+class Held:
+    """A chunk's values with torch's graph of them, kept on the worker that made
+    them so that the backward pass (:func:`backward`) needs no second forward
+    pass. It travels (to the client, to another worker, to disk when Dask
+    spills) as its values alone: the graph stays behind, and :func:`backward`
+    then recomputes it."""
+
+    def __init__(self, values: np.ndarray, graph: tuple | None = None):
+        self.values = values
+        self.graph = graph
+
+    def __reduce__(self):
+        return (Held, (self.values,))
+
+
+def forward(program: Program, params, inputs, wrt: tuple[bool, bool]) -> Held:
+    """A chunk's values, with their torch graph kept for :func:`backward`."""
+    torch = require("torch", "gradients through a tnq.distributed call")
+    real = getattr(torch, program.evaluator.real_dtype)
+    p, x = (None if a is None else torch.as_tensor(np.asarray(a), dtype=real).requires_grad_(w)
+            for a, w in zip((params, inputs), wrt))
+    value = program(p, x)
+    return Held(value.detach().numpy(), (value, p, x))
+
+
+def backward(program: Program, held: Held, params, inputs, cotangent: np.ndarray,
+             wrt: tuple[bool, bool]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The vector-Jacobian products of a chunk whose forward pass is ``held``
+    (recomputed when its graph did not stay on this worker)."""
+    if held.graph is None:
+        _, gp, gx = vjp(program, params, inputs, cotangent, wrt)
+        return gp, gx
+    torch = require("torch", "gradients through a tnq.distributed call")
+    value, p, x = held.graph
+    held.graph = None  # one backward pass per forward pass, as in torch
+    leaves = [t for t, w in zip((p, x), wrt) if w and t is not None]
+    grads = iter(torch.autograd.grad(value, leaves, grad_outputs=torch.as_tensor(
+        cotangent, dtype=value.dtype), allow_unused=True) if leaves else ())
+    out: list[np.ndarray | None] = []
+    for t, w in zip((p, x), wrt):
+        g = next(grads) if w and t is not None else None
+        out.append(None if not w or t is None else
+                   np.zeros(tuple(t.shape)) if g is None else g.numpy())
+    return out[0], out[1]
 
 
 def shifted_values(program: Program, params, inputs, start: int, stop: int) -> np.ndarray:
