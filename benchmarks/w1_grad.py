@@ -9,8 +9,12 @@ gradient). Imports are not timed.
 
 - ``tnq``: ``tnq.value_and_grad(program, numpy params)``, the default: the
   adjoint sweep in the state regime (:mod:`tnq.gradients.adjoint`).
-- ``tnq-torch`` / ``tnq-jax``: the same Program differentiated by torch
-  autograd / ``jax.jit(jax.value_and_grad)`` (what the default replaced).
+- ``tnq-torch``: the same Program differentiated by torch autograd (what the
+  default was before the adjoint sweep).
+- ``tnq-jax``: ``tnq.value_and_grad(program, params, backend="jax")``, which
+  in the state regime is the adjoint sweep too (no XLA compile).
+- ``tnq-jax-jit`` (only with ``--peers``): ``jax.jit(jax.value_and_grad(
+  program))`` on the whole circuit, XLA-compiled.
 - ``lightning``: PennyLane lightning.qubit, ``diff_method="adjoint"`` (value
   from the same forward pass, ``qml.grad(f).forward``). PennyLane pins an
   autoray older than tnq needs, so it runs from its own environment
@@ -36,6 +40,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 IMPLEMENTATIONS = ("tnq", "tnq-torch", "tnq-jax", "lightning")
+OPTIONAL = ("tnq-jax-jit",)
 PEER_PYTHON = HERE.parent / ".venv-bench" / "bin" / "python"
 
 
@@ -57,12 +62,12 @@ def _tnq(n, layers, params, name, threads):
 
     import tnq
 
-    backend = {"tnq": None, "tnq-torch": "torch", "tnq-jax": "jax"}[name]
+    backend = {"tnq": None, "tnq-torch": "torch", "tnq-jax": "jax", "tnq-jax-jit": "jit"}[name]
     if backend == "torch":
         import torch
 
         torch.set_num_threads(threads)
-    if backend == "jax":
+    if backend in ("jax", "jit"):
         import jax
 
         jax.config.update("jax_enable_x64", True)
@@ -72,6 +77,11 @@ def _tnq(n, layers, params, name, threads):
     def call():
         if "p" not in holder:  # the first call includes compilation (and any jit)
             holder["p"] = tnq.compile(circuit, ham)
+            if backend == "jit":
+                holder["f"] = jax.jit(jax.value_and_grad(holder["p"].expectation))
+        if backend == "jit":
+            value, grad = holder["f"](jax.numpy.asarray(params))
+            return float(value), np.asarray(grad.block_until_ready())
         value, grad = tnq.value_and_grad(holder["p"], params, backend=backend)
         return float(value), np.asarray(grad)
 
@@ -125,7 +135,8 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="*", default=["12x4", "16x8", "20x8"])
     ap.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--peers", nargs="*", default=list(IMPLEMENTATIONS))
+    ap.add_argument("--peers", nargs="*", default=list(IMPLEMENTATIONS),
+                    choices=IMPLEMENTATIONS + OPTIONAL)
     ap.add_argument("--peer-python", default=str(PEER_PYTHON))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
