@@ -161,6 +161,22 @@ def test_parameters_keep_their_names_and_qiskits_order():
         ["alpha[0]", "phi[0]", "phi[1]", "x_y[0]", "θ[0]", "θ[1]", "θ[2]"])
 
 
+def test_clashing_names_and_a_parameter_only_in_the_global_phase():
+    loose, vector, phase = Parameter("theta"), ParameterVector("theta", 2), Parameter("g")
+    qc = QuantumCircuit(2)
+    qc.rx(loose, 0)
+    qc.ry(vector[1], 1)
+    qc.crz(vector[0], 1, 0)
+    qc.global_phase = phase
+    c = tnq.from_qiskit(qc)
+    assert [(v.name, v.size) for v in c.layout.params] == [("g", 1), ("theta", 1),
+                                                            ("theta_1", 2)]
+    values = [0.3, 1.1, -0.4, 2.2]  # Qiskit's order: g, theta, theta[0], theta[1]
+    expected = Statevector(qc.assign_parameters(values)).expectation_value(
+        SparsePauliOp("YZ")).real
+    assert abs(float(tnq.expectation(c, "Z0 Y1", params=values)) - expected) < ATOL
+
+
 def test_a_partly_used_vector_keeps_its_size():
     theta = ParameterVector("theta", 4)
     qc = QuantumCircuit(1)
