@@ -310,3 +310,50 @@ def test_bad_options_are_tnq_errors():
 
     with pytest.raises(tnq.CompileError, match="max_bond"):
         f()
+
+
+def test_hessian_through_autograd_backprop():
+    def circuit(x):
+        qml.RX(x[0], 0)
+        qml.CRY(x[1], [0, 1])
+        qml.IsingXX(x[2], [1, 0])
+        return qml.expval(qml.Z(0) @ qml.Y(1) + qml.X(1))
+
+    ours, ref = _both(circuit, wires=2, diff_method="backprop")
+    x = qml.numpy.array([0.4, -1.1, 0.8], requires_grad=True)
+    _close(qml.jacobian(qml.grad(ours))(x), qml.jacobian(qml.grad(ref))(x), 1e-9)
+
+
+ONE = ["PauliX", "PauliY", "PauliZ", "Hadamard", "S", "T", "SX", "RX", "RY", "RZ",
+       "PhaseShift", "U1", "U2", "U3", "Rot"]
+TWO = ["CNOT", "CY", "CZ", "CH", "SWAP", "ISWAP", "ControlledPhaseShift", "CRX", "CRY",
+       "CRZ", "IsingXX", "IsingYY", "IsingZZ", "CRot", "SISWAP"]
+THREE = ["Toffoli", "CSWAP"]
+
+
+def test_random_circuits_match_default_qubit():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    gate = st.one_of(
+        st.tuples(st.sampled_from(ONE), st.permutations(range(4)).map(lambda p: p[:1])),
+        st.tuples(st.sampled_from(TWO), st.permutations(range(4)).map(lambda p: p[:2])),
+        st.tuples(st.sampled_from(THREE), st.permutations(range(4)).map(lambda p: p[:3])))
+
+    @given(st.lists(gate, min_size=1, max_size=12),
+           st.lists(st.floats(-7, 7), min_size=36, max_size=36))
+    def check(gates, angles):
+        it = iter(angles)
+        ops = [(getattr(qml, name), wires) for name, wires in gates]
+        ops = [(op, [next(it) for _ in range(op.num_params)], wires) for op, wires in ops]
+
+        def circuit():
+            for op, params, wires in ops:
+                op(*params, wires=list(wires))
+            return qml.state(), qml.expval(qml.X(0) @ qml.Y(2) - 0.5 * qml.Z(3))
+
+        ours = qml.QNode(circuit, qml.device("tnq.qubit", wires=4))()
+        ref = qml.QNode(circuit, qml.device("default.qubit", wires=4))()
+        _close(ours, ref)
+
+    check()

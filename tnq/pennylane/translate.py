@@ -217,14 +217,18 @@ def _qubits(key: tuple) -> tuple[int, ...]:
 
 
 def square(pairs: list[tuple[Any, tuple]]) -> list[tuple[Any, tuple]]:
-    """The terms of ``O @ O`` for ``O = sum_k c_k T_k`` (the phases of products of
-    Pauli words are kept: the imaginary ones cancel in pairs)."""
-    out = []
+    """The terms of ``O @ O`` for ``O = sum_k c_k T_k``, one per distinct term.
+
+    The phases of products of Pauli words cancel in pairs (``XY = iZ``,
+    ``YX = -iZ``), so each summed coefficient is real (``O @ O`` is Hermitian
+    for real ``c_k``): it is kept real, on the coefficients' own backend."""
+    out: dict = {}
     for ca, ka in pairs:
         for cb, kb in pairs:
             phase, key = product(ka, kb)
-            out.append((ca * cb * phase, key))
-    return out
+            c = ca * cb if phase == 1 else ca * cb * phase
+            out[key] = out[key] + c if key in out else c
+    return [(qml.math.real(c), key) for key, c in out.items()]
 
 
 def term_observable(key: tuple):
