@@ -3,7 +3,9 @@ PennyLane's own devices, in one run (one process; default threads).
 
 - ``tnq-jax``: tnq.qubit, ``interface="jax"``, backprop, ``jax.jit(jax.value_and_grad)``.
 - ``tnq-torch``: tnq.qubit, ``interface="torch"``, backprop, ``loss.backward()``.
-- ``default-jax``: default.qubit, backprop, ``jax.jit(jax.value_and_grad)``.
+- ``default-torch``: default.qubit, backprop, torch (``loss.backward()``).
+- ``default-jax`` (with ``--default-jax``): default.qubit, backprop,
+  ``jax.jit(jax.value_and_grad)`` (its first call compiles for minutes).
 - ``lightning``: lightning.qubit, ``diff_method="adjoint"`` (value from the same
   forward pass, ``qml.grad(f).forward``).
 - W2 n=100 (``--wide``): tnq.qubit torch backprop (value_and_grad) and the energy
@@ -15,6 +17,7 @@ pennylane-lightning (see docs/pennylane.md). Every implementation's value and
 gradient are checked against tnq-torch's to 1e-8.
 
 Run:  python benchmarks/w8_pennylane.py [--sizes 12x4 16x8 20x8] [--wide] [--repeats 5]
+      [--default-jax]
       [--threads 1]   (one thread for every library: set before numpy, torch,
       jax and lightning start; default: their own defaults)
 Ratios: peer time / tnq time (above 1: tnq is faster).
@@ -40,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import pennylane_w1, save, timed, w1_params, w2_gates  # noqa: E402
 
 
-def _runners(n: int, layers: int, qml):
+def _runners(n: int, layers: int, qml, default_jax: bool):
     import jax
     import torch
 
@@ -78,12 +81,15 @@ def _runners(n: int, layers: int, qml):
             return float(grad_fn.forward), np.asarray(grad)
         return run
 
-    return {
+    runners = {
         "tnq-torch": lambda: torch_runner(qml.device("tnq.qubit", wires=n)),
         "tnq-jax": lambda: jax_runner(qml.device("tnq.qubit", wires=n)),
-        "default-jax": lambda: jax_runner(qml.device("default.qubit", wires=n)),
+        "default-torch": lambda: torch_runner(qml.device("default.qubit", wires=n)),
         "lightning": lightning_runner,
     }
+    if default_jax:
+        runners["default-jax"] = lambda: jax_runner(qml.device("default.qubit", wires=n))
+    return runners
 
 
 def _w2(n: int, qml):
@@ -132,6 +138,7 @@ def main() -> None:
     ap.add_argument("--wide", action="store_true", help="also W2 at n=100")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--default-jax", action="store_true")
     args = ap.parse_args()
     if args.threads:
         import torch
@@ -142,7 +149,7 @@ def main() -> None:
         n, layers = map(int, size.split("x"))
         row = {"workload": "W8", "n": n, "layers": layers, "threads": args.threads}
         ref = None
-        for name, make in _runners(n, layers, qml).items():
+        for name, make in _runners(n, layers, qml, args.default_jax).items():
             first, call, (value, grad) = timed(make(), args.repeats)
             # first: a new QNode's first call (compile, JIT, path search)
             if ref is None:
@@ -151,7 +158,7 @@ def main() -> None:
             row[name] = {"first_s": first, "call_s": call, "value": value}
             print(f"W8 {size} {name:<12} call {1e3 * call:9.2f} ms  first {first:7.2f} s",
                   flush=True)
-        for name in ("default-jax", "lightning"):
+        for name in set(row) & {"default-torch", "default-jax", "lightning"}:
             row[name]["ratio"] = row[name]["call_s"] / min(row["tnq-torch"]["call_s"],
                                                            row["tnq-jax"]["call_s"])
         rows.append(row)
