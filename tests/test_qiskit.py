@@ -498,9 +498,10 @@ def test_executor_takes_statevector_sampler_and_pass_managers(shift_problem):
     # each); a Generator gives independent ones
     for ex in (QiskitExecutor(StatevectorSampler(seed=np.random.default_rng(2))),
                QiskitExecutor(aer.primitives.SamplerV2(seed=2), pass_manager=pm),
-               QiskitExecutor(Sampler(seed=2))):
-        g = tnq.param_shift(program, params, shots=2000, executor=ex)
+               QiskitExecutor(Sampler(seed=2)), QiskitExecutor(backend)):
+        g = tnq.param_shift(program, params, shots=2000, executor=ex, seed=3)
         assert np.abs((g.grad - exact.grad) / g.grad_stderr).max() < 5
+        assert len(ex._templates) == 2  # prepared once per structure (and setting)
     with pytest.raises(tnq.ExecutorError, match="BackendV2 .* or a SamplerV2 primitive"):
         QiskitExecutor(object())
     from tnq.gradients.qiskit import QiskitExecutor as Old

@@ -30,12 +30,13 @@ __all__ = ["QiskitExecutor"]
 class QiskitExecutor:
     """Executes circuits on a Qiskit backend or sampler; counts come back tnq-ordered.
 
-    With a ``SamplerV2`` primitive, circuits of one structure (the shifted
-    circuits of parameter shift, in one measurement setting) are built and
-    passed through ``pass_manager`` once, as a parametrized circuit; each
-    circuit is that one with its numbers bound (a PUB each, all in one job).
-    A primitive draws with its own seed (give it one when you build it, e.g.
-    ``SamplerV2(seed=1)``); the ``seed`` of :meth:`run` is not used then.
+    Circuits of one structure (the shifted circuits of parameter shift, in
+    one measurement setting) are built once as a parametrized Qiskit circuit
+    and prepared once (``pass_manager``, or ``transpile`` for a backend);
+    each circuit is that one with its numbers bound, all of them in one job
+    (a PUB each for a sampler). A primitive draws with its own seed (give it
+    one when you build it, e.g. ``SamplerV2(seed=1)``); the ``seed`` of
+    :meth:`run` seeds a backend's simulator only.
 
     Parameters
     ----------
@@ -43,14 +44,14 @@ class QiskitExecutor:
         For example ``qiskit_aer.AerSimulator()`` (optionally with a noise
         model) or ``qiskit_aer.primitives.SamplerV2()``.
     optimization_level : int
-        For a backend: passed to ``qiskit.transpile``.
+        For a backend without ``pass_manager``: passed to ``qiskit.transpile``.
     pass_manager : qiskit PassManager, optional
-        Runs on the circuits before they go to a sampler (hardware needs ISA
-        circuits: ``generate_preset_pass_manager(backend=..., optimization_level=1)``).
-        Without it, a sampler gets the circuits as :func:`tnq.to_qiskit`
-        builds them (tnq's ``fsim`` decomposed).
+        Prepares the circuits (hardware needs ISA circuits:
+        ``generate_preset_pass_manager(backend=..., optimization_level=1)``).
+        Without it, a backend's circuits are transpiled for it, and a sampler
+        gets them as :func:`tnq.to_qiskit` builds them (``fsim`` decomposed).
     cache_size : int
-        How many circuit structures to keep prepared (sampler).
+        How many circuit structures to keep prepared.
 
     Examples
     --------
@@ -95,47 +96,40 @@ class QiskitExecutor:
             if not isinstance(c, Circuit) or c.num_params or c.num_inputs:
                 raise ParameterError(f"circuit {i} must be a tnq.Circuit with numeric "
                                      "parameters only (bind symbols before running)")
+        qcs = self._bound(circuits)
         if self.sampler:
-            return self._run_sampler(circuits, shots, seed)
-        return self._run_backend(circuits, shots, seed)
-
-    def _run_backend(self, circuits: list[Circuit], shots: int, seed) -> list[dict[str, int]]:
-        qiskit = require("qiskit", "tnq.QiskitExecutor")
-        qcs = [to_qiskit(c, measure=True) for c in circuits]
-        if self.pass_manager is not None:
-            qcs = self.pass_manager.run(qcs)
+            results = self.target.run([(qc,) for qc in qcs], shots=shots).result()
+            counts = [r.data.meas.get_counts() for r in results]
         else:
-            qcs = qiskit.transpile(qcs, self.target, optimization_level=self.optimization_level,
-                                   seed_transpiler=seed)
-        options: dict = {"shots": shots}
-        if seed is not None and hasattr(self.target.options, "seed_simulator"):
-            options["seed_simulator"] = seed
-        result = self.target.run(qcs, **options).result()
-        return [_tnq_counts(result.get_counts(i), c.num_qubits, i)
-                for i, c in enumerate(circuits)]
+            options: dict = {"shots": shots}
+            if seed is not None and hasattr(self.target.options, "seed_simulator"):
+                options["seed_simulator"] = seed
+            result = self.target.run(qcs, **options).result()
+            counts = [result.get_counts(i) for i in range(len(qcs))]
+        return [_tnq_counts(k, c.num_qubits, i) for i, (k, c) in enumerate(zip(counts, circuits))]
 
-    def _run_sampler(self, circuits: list[Circuit], shots: int, seed) -> list[dict[str, int]]:
+    def _bound(self, circuits: list[Circuit]) -> list:
+        """The circuits as Qiskit circuits ready to run: each structure prepared
+        once (:meth:`_template`), then its numbers bound (Qiskit Aer 0.18's
+        SamplerV2 binds the parameters of some gates, ``crx`` and ``cp``
+        among them, wrongly; binding here avoids that)."""
+        out: list = [None] * len(circuits)
         groups: dict[tuple, list[int]] = {}
         for i, c in enumerate(circuits):
             groups.setdefault(_structure(c), []).append(i)
-        pubs, order = [], []
         for key, idx in groups.items():
             qc, params, cols = self._template(key, circuits[idx[0]])
             values = np.array([[float(p) for op in circuits[i].ops  # type: ignore[arg-type]
                                 for p in op.params] for i in idx]).reshape(len(idx), -1)
-            for row in values[:, cols]:  # bound here: Aer 0.18 binds some gates wrongly
-                pubs.append((qc.assign_parameters(dict(zip(params, row))),))
-            order += idx
-        results = self.target.run(pubs, shots=shots).result()
-        out: list[dict[str, int]] = [{} for _ in circuits]
-        for pub_result, i in zip(results, order):
-            out[i] = _tnq_counts(pub_result.data.meas.get_counts(), circuits[i].num_qubits, i)
+            for i, row in zip(idx, values[:, cols]):
+                out[i] = qc.assign_parameters(dict(zip(params, row)))
         return out
 
     def _template(self, key: tuple, circuit: Circuit):
         """The circuit's structure as a measured, parametrized Qiskit circuit
-        (after the pass manager), its parameters, and the gate numbers (their
-        positions among all gate numbers) they stand for."""
+        (after the pass manager, or transpiled for a backend), its parameters,
+        and the gate numbers (their positions among all gate numbers) they
+        stand for."""
         hit = self._templates.get(key)
         if hit is None:
             count = sum(len(op.params) for op in circuit.ops)
@@ -146,6 +140,10 @@ class QiskitExecutor:
             names = [f"shift[{k}]" for k in range(count)]
             if self.pass_manager is not None:
                 qc = self.pass_manager.run(qc)
+            elif not self.sampler:
+                qiskit = require("qiskit", "tnq.QiskitExecutor")
+                qc = qiskit.transpile(qc, self.target, optimization_level=self.optimization_level,
+                                      seed_transpiler=0)
             elif any(op.name == "fsim" for op in circuit.ops):
                 qc = qc.decompose(gates_to_decompose=["fsim"])
             present = {p.name: p for p in qc.parameters}
