@@ -228,11 +228,16 @@ class TnqDevice(Device):
         wires, index = self._wire_map(tape)
         struct = tr.structure(tape.operations, index)
         weights, keys = _weights(tape, index)
-        program = self.program(struct, max(len(wires), 1), keys)
         theta = np.asarray([float(np.real(qml.math.unwrap(p))) for p in
-                            tr.gate_params(tape.operations, struct)] or [0.0])
-        values, jac = value_and_grad(program, theta)
-        values, jac = np.atleast_1d(values), np.atleast_2d(jac)
+                            tr.gate_params(tape.operations, struct)])
+        values, jac = np.zeros(0), np.zeros((0, len(theta)))
+        if keys:  # else only the identity is measured: constants
+            program = self.program(struct, max(len(wires), 1), keys)
+            if len(theta):
+                values, jac = value_and_grad(program, theta)
+            else:
+                values = program()
+            values, jac = np.atleast_1d(values), np.reshape(jac, (len(keys), len(theta)))
         at = {k: i for i, k in enumerate(keys)}
         results, grads = [], []
         for w in weights:
