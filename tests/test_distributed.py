@@ -408,3 +408,11 @@ def test_a_held_graph_travels_as_values_and_backward_recomputes_it():
     for a, b in ((kept[0], gp), (kept[1], gx), (again[0], gp), (again[1], gx)):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     assert gp.shape == w.shape and gx.shape == x.shape
+
+
+def test_mps_batch_rows_as_tasks(client):
+    circuit, obs, theta = wide(8, 2)
+    program = tnq.compile(circuit, obs, strategy="mps", max_bond=4)
+    batch = np.random.default_rng(6).uniform(0, 6, (6, theta.size))
+    front = tnq.distribute(program, client, local_below=0, chunk_size=2)
+    np.testing.assert_allclose(front(batch), program(batch), rtol=0, atol=1e-12)
