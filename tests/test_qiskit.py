@@ -432,6 +432,21 @@ def test_sampler_bits_and_registers_match_statevector_sampler():
         "10": 50}
 
 
+def test_sampler_registers_over_a_byte_and_shots_per_pub():
+    qc = QuantumCircuit(10, 10)
+    for q in (0, 3, 8, 9):
+        qc.x(q)
+    qc.h(5)
+    qc.measure(range(10), list(range(10))[::-1])
+    ours = Sampler(seed=1).run([(qc, None, 40), qc], shots=7).result()
+    theirs = StatevectorSampler(seed=1).run([(qc, None, 40), qc], shots=7).result()
+    for a, b in zip(ours, theirs):
+        assert a.data.c.array.shape == b.data.c.array.shape
+        assert sorted(a.data.c.get_counts()) == sorted(b.data.c.get_counts()) == [
+            "1001000011", "1001010011"]
+    assert [r.data.c.num_shots for r in ours] == [40, 7]
+
+
 @pytest.mark.parametrize("value_shape", [(), (3,), (2, 2)])
 def test_sampler_distributions_match_qiskit(value_shape):
     qc = random_circuit(4, 4)
