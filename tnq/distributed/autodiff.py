@@ -5,19 +5,18 @@ sends the cotangent's chunks back out and gathers the per-chunk
 vector-Jacobian products (:meth:`DistributedProgram.vjp`), summed over the
 chunks for a parameter vector shared by the batch. To torch and jax the call
 is one differentiable function, so a training loop stays a normal loop.
+``front`` is the :class:`~tnq.distributed.front.DistributedProgram` (which
+imports this module, not the other way round).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..contract import to_numpy
 from ..optional import require
-
-if TYPE_CHECKING:
-    from .front import DistributedProgram
 
 __all__ = ["torch_call", "jax_call"]
 
@@ -26,7 +25,7 @@ def _numpy(a):
     return None if a is None else np.asarray(to_numpy(a), dtype=float)
 
 
-def torch_call(front: DistributedProgram, params, inputs):
+def torch_call(front: Any, params, inputs):
     """``front(params, inputs)`` as a torch tensor with a distributed backward."""
     torch = require("torch", "tnq.distributed with torch tensors")
 
@@ -58,7 +57,7 @@ def torch_call(front: DistributedProgram, params, inputs):
     return Call.apply(front.program.pack(params), front.program.pack(inputs, "inputs"))
 
 
-def jax_call(front: DistributedProgram, params, inputs):
+def jax_call(front: Any, params, inputs):
     """``front(params, inputs)`` as a jax array with a distributed ``custom_vjp``
     (eager jax only: the workers need concrete numbers)."""
     jax = require("jax", "tnq.distributed with jax arrays")
