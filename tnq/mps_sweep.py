@@ -481,8 +481,81 @@ def sweep(schedule: Schedule, recipe: StepGates, tables: Sequence, consts: Seque
             tensors[lo], tensors[hi] = _split(block, account, st.left, lib, lo)
             centre = lo if st.left else hi
             continue
+        if st.subscripts.startswith("mpo"):
+            tensors, centre = mpo_step(st, tensors, centre, gate_of(st.op), account, lib)
+            continue
         tensors, centre = _multi(st, tensors, gate_of(st.op), account, lib)
     return Swept(tensors, centre, account)
+
+
+_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+
+
+def mpo_step(st: Step, tensors: list, centre: int, gate, account: Account, lib: Lib):
+    """A two-qubit gate on sites ``a = st.site`` and ``b = a + st.width - 1``
+    applied as an MPO across the gap, without SWAPs.
+
+    The gate is written ``sum_P P (x) B_P`` with the Pauli matrices ``P`` that
+    ``st.subscripts`` names on one side (``"mpo:a:03"``: ``I`` and ``Z`` on
+    ``a``) and ``B_P = Tr_P[(P (x) 1) G] / 2`` on the other, linear in the gate
+    (so autodiff needs no decomposition). A sweep from ``a`` to ``b`` applies
+    it exactly, the operator's index ``P`` riding on the bonds in between
+    (bonds grow at most ``r``-fold), with QRs keeping the sites left-orthonormal;
+    a sweep back from ``b`` truncates each bond by SVD with the centre in
+    place, as a two-site split would, and leaves the centre at ``a``.
+    """
+    _, side, names = st.subscripts.split(":")
+    a, b = st.site, st.site + st.width - 1
+    bt = tensors[a].shape[0]
+    while centre > a:
+        tensors[centre - 1], tensors[centre] = _qr_left(tensors[centre - 1], tensors[centre], lib)
+        centre -= 1
+    while centre < a:
+        tensors[centre], tensors[centre + 1] = _qr_right(tensors[centre], tensors[centre + 1], lib)
+        centre += 1
+    g = gate if gate.ndim == 5 else (gate.reshape((gate.shape[0], 4))[:, :, None]
+                                     * lib.const(np.eye(4))).reshape((-1, 2, 2, 2, 2))
+    if st.order == (1, 0):  # gate axes to (a, b) order
+        g = lib.swapaxes(lib.swapaxes(g, 1, 2), 3, 4)
+    paulis = lib.const(_PAULI[[int(c) for c in names]])  # (r, 2, 2)
+    if side == "a":  # G[i, k, j, l] = sum_P P[i, j] B_P[k, l]
+        first = lib.broadcast_to(paulis[None], (bt,) + tuple(paulis.shape))
+        last = oe.contract("pji,zikjl->zpkl", paulis, g) / 2
+    else:
+        first = oe.contract("plk,zikjl->zpij", paulis, g) / 2
+        last = lib.broadcast_to(paulis[None], (bt,) + tuple(paulis.shape))
+    out = list(tensors)
+    m = out[a]
+    w = oe.contract("zpst,zltr->zlspr", first, m)
+    carry = _push(w, out, a, lib)
+    for s in range(a + 1, b):
+        w = oe.contract("zmpr,zrsq->zmspq", carry, out[s])
+        carry = _push(w, out, s, lib)
+    out[b] = oe.contract("zpts,zmpr,zrsq->zmtq", last, carry, out[b])
+    for s in range(b, a, -1):  # truncate bond s - 1 with the centre on site s
+        c = out[s]
+        dm, dq = c.shape[1], c.shape[3]
+        u, sv, vh = svd(c.reshape((bt, dm, 2 * dq)))
+        k, mask = account.keep(sv)
+        u, sv, vh = u[:, :, :k], sv[:, :k], vh[:, :k]
+        if mask is not None:
+            sv = sv * lib.const(mask).real
+        sv = sv / lib.sqrt((sv * sv).sum(-1))[:, None]
+        out[s] = vh.reshape((bt, k, 2, dq))
+        prev = out[s - 1]
+        out[s - 1] = (prev.reshape((bt, -1, dm)) @ (u * sv[:, None, :])).reshape(
+            (bt, prev.shape[1], 2, k))
+    return out, a
+
+
+def _push(w, out: list, s: int, lib: Lib):
+    """Site ``s`` from ``w`` ``(B, l, 2, r, q)`` (``r``: the operator's index) by
+    QR: the orthonormal factor stays, the rest ``(B, m, r, q)`` is returned."""
+    bt, dl, _, dp, dq = w.shape
+    q, rr = lib.qr(w.reshape((bt, dl * 2, dp * dq)))
+    k = q.shape[-1]
+    out[s] = q.reshape((bt, dl, 2, k))
+    return rr.reshape((bt, k, dp, dq))
 
 
 def _one_site(t, g, lib: Lib):

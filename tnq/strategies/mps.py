@@ -25,7 +25,7 @@ import numpy as np
 from autoray import do
 
 from .. import checks
-from ..compile.route import Schedule, route
+from ..compile.route import SWAP, Schedule, Step, route
 from ..contract import Values
 from ..errors import MemoryLimitError, ParameterError
 from ..mps import MPS, batch_probabilities, batch_term_values, warn_fidelity
@@ -66,7 +66,8 @@ class MpsStrategy(Strategy):
         e = setup.evaluator
         self.diagonal = tuple(op.gate.diagonal for op in setup.ops)
         self.gate_refs = tuple(e.locate(i) for i in range(len(setup.ops)))
-        self.schedule: Schedule = route(setup.ops, setup.num_qubits)
+        self.schedule: Schedule = long_range(route(setup.ops, setup.num_qubits), setup.ops,
+                                             setup.max_bond)
         self.recipe = StepGates.build(self.schedule, self.gate_refs,
                                       [k.shape for k in e.kinds], e.constants(),
                                       self.diagonal)
@@ -296,6 +297,100 @@ def _dimension(chi: int) -> str:
     return str(chi) if chi <= 2**64 else f"2^{chi.bit_length() - 1}"
 
 
+# ------------------------------------------------------------ long-range gates
+_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+QR_COST = 0.25
+"""A QR's cost relative to an SVD of the same matrix, in the choice between
+SWAP chains and MPOs (about what LAPACK takes on the sizes an MPS uses)."""
+
+
+def long_range(schedule: Schedule, ops, max_bond: int | None) -> Schedule:
+    """``schedule`` with each two-qubit gate on distant qubits applied as an
+    MPO across the gap (:func:`tnq.mps_sweep.mpo_step`) instead of its SWAP
+    chains there and back, where the cost model says it is cheaper: ``d`` QRs
+    and SVDs at bond ``r chi`` (``r``: the gate's operator rank in the Pauli
+    basis of one side) against ``2d - 1`` SVDs at ``2 chi``.
+
+    The MPO step's ``subscripts`` are ``"mpo:<side>:<paulis>"``: the side
+    (``a``, the lower qubit, or ``b``) whose factors are the Pauli matrices
+    listed (``0123`` for ``I X Y Z``). Its single-qubit gates are applied
+    just before it, as one-site steps.
+    """
+    bounds = bond_bounds(schedule, max_bond)
+    steps = schedule.steps
+    out: list[Step] = []
+    j = 0
+    changed = False
+    while j < len(steps):
+        gate = steps[j]
+        j += 1
+        if gate.op == SWAP or gate.width != 2 or len(ops[gate.op].qubits) != 2:
+            out.append(gate)
+            continue
+        op = ops[gate.op]
+        lo, hi = sorted(op.qubits)
+        d = hi - lo  # route put d - 1 SWAPs just before the gate and d - 1 just after
+        if d < 2:
+            out.append(gate)
+            continue
+        rank, text = _pauli_rank(op)
+        chi = max(bounds[lo:hi], default=1)
+        swap_cost = (2 * d - 1) * _svd_cost(2 * chi, 2 * chi)
+        mpo_cost = d * (QR_COST * _svd_cost(2 * chi, rank * chi) + _svd_cost(rank * chi, 2 * chi))
+        around = list(out[len(out) - (d - 1):]) + list(steps[j:j + d - 1])
+        if mpo_cost >= swap_cost or len(around) != 2 * (d - 1) or \
+                any(st.op != SWAP for st in around):
+            out.append(gate)
+            continue
+        del out[len(out) - (d - 1):]
+        j += d - 1
+        for side, pre in zip(gate.order, gate.pre):  # gate.order: the gate qubit on each side
+            out.extend(Step(i, op.qubits[side], 1, "") for i in pre)
+        out.append(Step(gate.op, lo, d + 1, text, (0, 1) if op.qubits[0] < op.qubits[1]
+                        else (1, 0)))
+        changed = True
+    if not changed:
+        return schedule
+    crossings = [0] * max(schedule.n - 1, 0)
+    for st in out:
+        for b in range(st.site, st.site + st.width - 1):
+            crossings[b] += 1
+    swaps = sum(1 for st in out if st.op == SWAP)
+    return Schedule(tuple(out), schedule.n, swaps, tuple(crossings))
+
+
+def _svd_cost(m: int, n: int) -> float:
+    return 8.0 * m * n * min(m, n)
+
+
+def _pauli_rank(op) -> tuple[int, str]:
+    """The fewest Pauli factors on one side that write the gate as
+    ``sum_P P (x) B_P`` (from two random parameter draws: a structural
+    pattern), and the MPO text for it."""
+    rng = np.random.default_rng(0)
+    a_side: set[int] = set()
+    b_side: set[int] = set()
+    for _ in range(2):
+        g = _sample_matrix(op, rng).reshape(2, 2, 2, 2)
+        if op.qubits[0] > op.qubits[1]:  # basis (lower qubit, higher qubit)
+            g = g.transpose(1, 0, 3, 2)
+        c = np.einsum("pij,qkl,ikjl->pq", _PAULI.conj(), _PAULI.conj(), g) / 4
+        a_side |= {p for p in range(4) if np.abs(c[p]).max() > 1e-12}
+        b_side |= {q for q in range(4) if np.abs(c[:, q]).max() > 1e-12}
+    side, paulis = ("a", a_side) if len(a_side) <= len(b_side) else ("b", b_side)
+    return max(len(paulis), 1), f"mpo:{side}:" + "".join(map(str, sorted(paulis) or [0]))
+
+
+def _sample_matrix(op, rng) -> np.ndarray:
+    if op.matrix is not None:
+        m = np.asarray(op.gate.matrix)
+    elif op.gate.num_params == 0:
+        m = np.asarray(op.gate.matrix)
+    else:
+        m = np.asarray(op.gate.table(*rng.uniform(0, 2 * np.pi, (op.gate.num_params, 1))))[0]
+    return np.diag(m.reshape(-1)) if op.gate.diagonal else m.reshape(4, 4)
+
+
 def splits(schedule: Schedule) -> int:
     """How many SVD splits one simulation makes."""
     return sum(st.width - 1 for st in schedule.steps)
@@ -309,7 +404,11 @@ def peak_bytes(schedule: Schedule, bounds: Sequence[int], itemsize: int) -> int:
     state = sum(2 * a * b for a, b in zip(chis, chis[1:]))
     block = 0
     for st in schedule.steps:
-        if st.width > 1:
+        if st.subscripts.startswith("mpo"):  # one site with the operator's index, at a time
+            rank = len(st.subscripts.split(":")[2])
+            widest = max(chis[st.site:st.site + st.width + 1])
+            block = max(block, 2 * rank * widest * widest * 2)
+        elif st.width > 1:
             block = max(block, chis[st.site] * chis[st.site + st.width] * 2**st.width)
     return int((state + 4 * block) * itemsize)
 
