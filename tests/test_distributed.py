@@ -416,3 +416,17 @@ def test_mps_batch_rows_as_tasks(client):
     batch = np.random.default_rng(6).uniform(0, 6, (6, theta.size))
     front = tnq.distribute(program, client, local_below=0, chunk_size=2)
     np.testing.assert_allclose(front(batch), program(batch), rtol=0, atol=1e-12)
+
+
+def test_a_held_graph_tells_dask_its_memory():
+    pytest.importorskip("torch")
+    from dask.sizeof import sizeof
+
+    from tnq.distributed import tasks
+
+    program = tnq.compile(classifier(10, 2), OBS)
+    x, w = data(512, 10, 2)
+    held = tasks.forward(program, w, x, (True, False))
+    assert sizeof(held) >= held.values.nbytes
+    tasks.backward(program, held, w, x, np.ones(512), (True, False))
+    assert held.graph is None and sizeof(held) < 2 * held.values.nbytes

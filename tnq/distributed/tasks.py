@@ -8,6 +8,7 @@ searches a contraction path: the Program carries its plans.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,9 +70,15 @@ class Held:
     spills) as its values alone: the graph stays behind, and :func:`backward`
     then recomputes it."""
 
-    def __init__(self, values: np.ndarray, graph: tuple | None = None):
+    def __init__(self, values: np.ndarray, graph: tuple | None = None, nbytes: int = 0):
         self.values = values
         self.graph = graph
+        self.nbytes = max(int(nbytes), values.nbytes)
+
+    def __sizeof__(self) -> int:
+        """What Dask's memory manager counts (it spills, and so drops the graph,
+        when a worker fills up): the memory the forward pass took."""
+        return self.nbytes if self.graph is not None else self.values.nbytes
 
     def __reduce__(self):
         return (Held, (self.values,))
@@ -83,8 +90,18 @@ def forward(program: Program, params, inputs, wrt: tuple[bool, bool]) -> Held:
     real = getattr(torch, program.evaluator.real_dtype)
     p, x = (None if a is None else torch.as_tensor(np.asarray(a), dtype=real).requires_grad_(w)
             for a, w in zip((params, inputs), wrt))
+    before = _resident()
     value = program(p, x)
-    return Held(value.detach().numpy(), (value, p, x))
+    return Held(value.detach().numpy(), (value, p, x), _resident() - before)
+
+
+def _resident() -> int:
+    """This process's resident memory in bytes (0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def backward(program: Program, held: Held, params, inputs, cotangent: np.ndarray,
