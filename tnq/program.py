@@ -207,7 +207,7 @@ class Program:
 
     @property
     def threshold(self) -> float | None:
-        """``pauli``: the fraction of the observable's 1-norm under which Pauli
+        """``pauli``: the fraction of the observable's largest coefficient under which Pauli
         strings are dropped (None: not given)."""
         return self._setup.threshold
 
@@ -593,7 +593,8 @@ def _check_threshold(threshold) -> None:
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(
             threshold, (int, float, np.integer, np.floating)) or not 0 <= threshold < 1):
         raise CompileError(f"threshold must be a number in [0, 1) (the fraction of the "
-                           f"observable's 1-norm under which strategy 'pauli' drops Pauli "
+                           f"observable's largest coefficient under which strategy 'pauli' "
+                           f"drops Pauli "
                            f"strings) or None, got {threshold!r}")
 
 
@@ -671,8 +672,8 @@ def compile(circuit: Circuit, observable=None, *, strategy: str = "auto", optimi
     threshold : float, optional
         ``pauli`` (Pauli propagation, for circuits whose lightcones are too
         wide): drop Pauli strings whose coefficient is under this fraction of
-        the observable's 1-norm; each result carries a bound on the error
-        (:meth:`Program.evaluate`). ``"auto"`` considers ``"pauli"`` only when
+        the observable's largest coefficient; each result carries an estimate
+        of its error (:meth:`Program.evaluate`). ``"auto"`` considers ``"pauli"`` only when
         it is given (it never approximates unasked); ``0`` is exact.
 
     Examples

@@ -81,7 +81,7 @@ class Setup:
     needed (within ``max_bond`` and ``max_memory``)."""
     threshold: float | None = None
     """``pauli``: drop Pauli strings under this fraction of the observable's
-    1-norm (None: not asked to truncate; ``auto`` then never picks ``pauli``)."""
+    largest coefficient (None: not asked to truncate; ``auto`` then never picks ``pauli``)."""
 
     @property
     def itemsize(self) -> int:

@@ -12,9 +12,11 @@ the strings left with only ``I`` and ``Z``, ``<0...0|P|0...0>`` being 1 for
 those and 0 for the others.
 
 The knob is ``threshold``: after every gate, strings whose coefficient is
-under ``threshold`` times the observable's 1-norm (the sum of ``|c|`` of its
-non-identity strings) are dropped. ``threshold=0`` is exact (only strings
-under :data:`FLOOR` of the norm, rounding noise, are dropped). Which strings are
+under ``threshold`` times the observable's largest coefficient (over its
+non-identity strings) are dropped, so each term of a sum such as the
+average magnetization is truncated as finely as it would be alone.
+``threshold=0`` is exact (only strings under :data:`FLOOR` of the largest
+coefficient, rounding noise, are dropped). Which strings are
 kept depends on the angles, so the propagation runs per call in numpy
 (float64); the structure (hash words, gate slots, observable strings) is
 made at compile time (:mod:`tnq.compile.pauli`).
@@ -65,7 +67,7 @@ __all__ = ["PauliStrategy", "transfer_matrices", "propagate", "FLOOR", "ZERO_ENT
            "COARSE"]
 
 FLOOR = 1e-14
-"""Strings under this fraction of the observable's 1-norm are dropped even
+"""Strings under this fraction of the observable's largest coefficient are dropped even
 when ``threshold=0``: rounding noise of cancelled branches."""
 ZERO_ENTRY = 1e-13
 """Transfer-matrix entries smaller than this are zero (``cos(pi/2)`` and
@@ -276,6 +278,9 @@ class PauliStrategy(Strategy):
         self.strings = tuple(s for s, _ in made)
         self.constants = np.array([c for _, c in made])
         self.norms = np.array([float(np.abs(s.coeffs).sum()) for s in self.strings])
+        self.scales = np.array([float(np.abs(s.coeffs).max(initial=0.0)) for s in self.strings])
+        self.counts = np.array([float((s.coeffs**2).sum()) for s in self.strings]) / \
+            np.maximum(self.scales, 1e-300) ** 2
         self.threshold = 0.0 if setup.threshold is None else float(setup.threshold)
         e = setup.evaluator
         self.gate_refs = tuple(e.locate(i) for i in range(len(setup.ops)))
@@ -294,14 +299,15 @@ class PauliStrategy(Strategy):
     # ------------------------------------------------------------ estimates
     def bound(self) -> float:
         """The most strings one step can hold: ``4^width`` on the backward
-        support, and, with a threshold ``t``, ``1/t^2`` (the squared
-        coefficients sum to at most the squared 1-norm, and each kept one is
-        at least ``t`` times the 1-norm)."""
-        cap = math.inf if self.threshold <= 0 else 1.0 / self.threshold**2
+        support, and, with a threshold ``t``, ``sum c^2 / (t max|c|)^2`` of
+        the observable (every gate keeps the sum of squared coefficients, and
+        each kept one is at least ``t`` times the largest at the start)."""
+        cap = math.inf if self.threshold <= 0 else \
+            float(self.counts.max(initial=1.0)) / self.threshold**2
         return float(min(cap, 4.0 ** min(int(self.widths.max(initial=0)), 60)))
 
     def estimate(self) -> Estimate:
-        cap = math.inf if self.threshold <= 0 else 1.0 / self.threshold**2
+        cap = self.bound()
         per_gate = np.minimum(4.0 ** np.minimum(self.widths, 60), cap)
         per_gate = np.where(self.widths > 0, per_gate, 0.0)
         flops = float(per_gate.sum()) * 4 * len(self.strings) * self.layout.num_words
@@ -324,7 +330,7 @@ class PauliStrategy(Strategy):
         return [f"pauli: {len(self.setup.ops)} gates propagated backwards (transfer "
                 f"matrices per call), {sum(len(s) for s in self.strings)} observable "
                 f"strings; threshold={self.threshold:g} (strings under it times the "
-                f"observable's 1-norm are dropped after every gate); at most "
+                f"observable's largest coefficient are dropped after every gate); at most "
                 f"{self.bound():.3g} strings, about {est.flops:.3g} FLOPs; the error "
                 f"estimate (the change at {COARSE:g}x the threshold) comes with each result "
                 "(Program.evaluate)"]
@@ -370,8 +376,9 @@ class PauliStrategy(Strategy):
         (with ``estimate``, a second propagation at :data:`COARSE` times the threshold)."""
         gates = self.layout.gates
         values, errors, most = [], [], 0
-        for strings, norm, const in zip(self.strings, self.norms, self.constants):
-            cut = max(self.threshold, FLOOR) * norm
+        for strings, norm, scale, const in zip(self.strings, self.norms, self.scales,
+                                               self.constants):
+            cut = max(self.threshold, FLOOR) * scale
             v, d, m = propagate(strings, gates, matrices, cut)
             if estimate and self.threshold > 0 and d > 0:
                 change = abs(v - propagate(strings, gates, matrices, COARSE * cut)[0])
