@@ -316,21 +316,22 @@ def main():
     args = parser.parse_args()
     if args.child:
         return child(args)
-    rows = []
-    for t in args.threads:
-        env = dict(os.environ, **{v: str(t) for v in THREAD_VARS})
-        cmd = [sys.executable, "-u", __file__, "--child"] + sys.argv[1:]
-        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
-        for line in out.stdout.splitlines():
-            if line.startswith("ROWS "):
-                rows += json.loads(line[5:])
-            else:
-                print(line, flush=True)
     from common import save
 
     name = "w4_mps" if len(sys.argv) == 1 else "w4_mps_" + "_".join(
         a.lstrip("-") for a in sys.argv[1:])
-    print("saved", save(name, rows))
+    rows = []
+    for t in args.threads:
+        env = dict(os.environ, **{v: str(t) for v in THREAD_VARS})
+        cmd = [sys.executable, "-u", __file__, "--child"] + sys.argv[1:]
+        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # shown as it comes
+                if line.startswith("ROWS "):
+                    rows += json.loads(line[5:])
+                else:
+                    print(line, end="", flush=True)
+        print("saved", save(name, rows))
 
 
 if __name__ == "__main__":
