@@ -288,16 +288,14 @@ def child(args):
     threads = int(os.environ["OMP_NUM_THREADS"])
     rate = matmul_rate()
     print(f"threads={threads}: complex128 matmul rate {rate / 1e9:.2f} GFLOP/s", flush=True)
-    rows = []
-    if "cases" in args.parts:
-        rows += run_cases(args, threads, rate)
-    if "batch" in args.parts:
-        rows += run_batch(args, threads)
-    if "target" in args.parts:
-        rows += run_target(args, threads)
-    for row in rows:
-        row["matmul_rate"] = rate
-    print("ROWS " + json.dumps(rows), flush=True)
+    parts = {"cases": lambda: run_cases(args, threads, rate),
+             "batch": lambda: run_batch(args, threads),
+             "target": lambda: run_target(args, threads)}
+    for part in args.parts:
+        rows = parts[part]()
+        for row in rows:
+            row["matmul_rate"] = rate
+        print("ROWS " + json.dumps(rows), flush=True)  # each part as soon as it is done
 
 
 def main():
