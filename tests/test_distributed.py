@@ -373,7 +373,8 @@ def test_term_parts_of_a_many_term_observable(client):
     circuit, obs, theta = wide()
     program = tnq.compile(circuit, obs, strategy="lightcone")
     front = tnq.distribute(program, client, terms=3)
-    assert [len(p.observables[0].terms) for p in front._parts] == [5, 5, 5]
+    shares = [p.observables[0].terms for p in front.parts]
+    assert len(shares) == 3 and sorted(map(str, sum(shares, ()))) == sorted(map(str, obs.terms))
     assert abs(front(theta) - program(theta)) < 1e-12  # one vector: 3 tasks
     batch = np.random.default_rng(4).uniform(0, 6, (5, theta.size))
     np.testing.assert_allclose(front(batch), program(batch), rtol=0, atol=1e-12)
@@ -385,7 +386,11 @@ def test_term_parts_of_a_many_term_observable(client):
     np.testing.assert_allclose(grads[0], grads[1], rtol=0, atol=1e-12)
     g = front.param_shift(theta)
     np.testing.assert_allclose(g.grad, grads[1], rtol=0, atol=1e-10)
-    assert "terms: 15 in 3 parts (5, 5, 5 terms)" in front.explain(theta)
+    sizes = ", ".join(str(len(t)) for t in shares)
+    assert f"terms: 15 in 3 parts ({sizes} terms)" in front.explain(theta)
+    state = tnq.distribute(tnq.compile(circuit, obs, strategy="state"), client, terms=4)
+    assert [len(p.observables[0].terms) for p in state.parts] == [4, 4, 4, 3]  # contiguous
+    assert abs(state(theta) - program(theta)) < 1e-12
     with pytest.raises(tnq.CompileError, match="terms must be a positive integer"):
         tnq.distribute(program, client, terms=0)
     with pytest.raises(tnq.CompileError, match="list of 2 observables"):

@@ -132,6 +132,11 @@ class DistributedProgram:
         return self._program
 
     @property
+    def parts(self) -> tuple[Program, ...]:
+        """The term parts (see ``terms``): ``(program,)`` when not cut."""
+        return self._parts
+
+    @property
     def client(self):
         """The ``dask.distributed.Client`` the calls go to."""
         return self._cluster.client
