@@ -150,14 +150,14 @@ def test_converges_to_the_exact_lightcone_value():
     c, obs = kicked_ising(n, layers, 4), magnetization(n)
     theta = np.array([0.7])
     exact = float(tnq.compile(c, obs, strategy="lightcone")(theta))
-    errors = []
-    for threshold in (1e-2, 1e-3, 1e-4, 1e-5, 1e-7, 1e-9, 0.0):
-        program = tnq.compile(c, obs, strategy="pauli", threshold=threshold)
-        result = program.evaluate(theta)
+    errors, estimates = [], []
+    for threshold in (3e-2, 1e-2, 1e-3, 1e-5, 0.0):
+        result = tnq.compile(c, obs, strategy="pauli", threshold=threshold).evaluate(theta)
         errors.append(abs(float(result.value) - exact))
-    assert errors[2] < 1e-3 and errors[-2] < 1e-8 and errors[-1] < ATOL
-    assert errors[0] > errors[2] > errors[-2]  # the knob converges
-    assert errors[0] > 1e-4  # and the coarse setting really truncates
+        estimates.append(result.error)
+    assert errors[0] > errors[1] > errors[2] and errors[0] > 1e-2  # the knob converges
+    assert errors[2] < 1e-3 and errors[3] < 1e-8 and errors[4] < ATOL
+    assert all(err <= est for err, est in zip(errors[:3], estimates[:3]))
 
 
 def test_error_estimate_follows_the_actual_error():
@@ -168,7 +168,7 @@ def test_error_estimate_follows_the_actual_error():
         result = tnq.compile(c, obs, strategy="pauli", threshold=threshold).evaluate([0.7])
         actual = abs(float(result.value) - exact)
         assert actual <= 3 * result.error + 1e-6
-        assert result.error <= 10 * actual + 1e-3
+        assert result.error <= 20 * actual + 1e-3
 
 
 def stim_magnetization(n, layers, steps, theta):

@@ -279,8 +279,8 @@ class PauliStrategy(Strategy):
         self.constants = np.array([c for _, c in made])
         self.norms = np.array([float(np.abs(s.coeffs).sum()) for s in self.strings])
         self.scales = np.array([float(np.abs(s.coeffs).max(initial=0.0)) for s in self.strings])
-        self.counts = np.array([float((s.coeffs**2).sum()) for s in self.strings]) / \
-            np.maximum(self.scales, 1e-300) ** 2
+        self.counts = np.array([float(((s.coeffs / m) ** 2).sum()) if m else 0.0
+                                for s, m in zip(self.strings, self.scales)])
         self.threshold = 0.0 if setup.threshold is None else float(setup.threshold)
         e = setup.evaluator
         self.gate_refs = tuple(e.locate(i) for i in range(len(setup.ops)))
