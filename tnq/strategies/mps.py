@@ -95,7 +95,7 @@ class MpsStrategy(Strategy):
     @classmethod
     def unavailable(cls, setup: Setup) -> str | None:
         if setup.max_bond is None and setup.target_fidelity is None:
-            return "auto truncates only when max_bond or target_fidelity is given"
+            return "auto truncates only when max_bond is given"
         if 2**setup.num_qubits * setup.itemsize <= setup.max_memory:
             return "the exact state fits, and auto does not truncate then"
         return None
@@ -212,6 +212,9 @@ class MpsStrategy(Strategy):
         :func:`~tnq.mps.batch_probabilities`): ``2^k`` values per row, with one
         ``chi x chi`` environment per outcome for scattered qubits."""
         s = self.setup
+        if qubits is not None and values.batch is not None:  # as every strategy's marginals
+            raise ParameterError(f"simulate, amplitudes and marginals of an MPS take one "
+                                 f"parameter vector, got a batch of {values.batch}")
         qs = tuple(range(s.num_qubits)) if qubits is None else tuple(qubits)
         k, chi = len(qs), max(self.bounds, default=1)
         rows = values.batch or 1
