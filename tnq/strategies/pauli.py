@@ -134,17 +134,24 @@ def _columns(r: np.ndarray):
 
 
 def _merge(x, z, h, c):
-    """Equal strings (``(W, M)`` words) summed: one column per distinct string."""
+    """Equal strings (``(W, M)`` words) summed: one column per distinct string.
+
+    Strings are grouped by hash; each member of a group is checked against the
+    group's first string, so a 64-bit hash collision is merged by the bits."""
     order = np.argsort(h)
-    h, x, z, c = h[order], x[:, order], z[:, order], c[order]
-    start = np.ones(h.shape[0], dtype=bool)
-    start[1:] = h[1:] != h[:-1]
+    hs = h[order]
+    start = np.ones(hs.shape[0], dtype=bool)
+    start[1:] = hs[1:] != hs[:-1]
     first = np.flatnonzero(start)
-    if first.shape[0] < h.shape[0]:
-        seg = np.cumsum(start) - 1
-        if not (np.array_equal(x, x[:, first][:, seg]) and np.array_equal(z, z[:, first][:, seg])):
-            return _merge_exact(x, z, h, c)  # a 64-bit hash collision: merge by the bits
-    return x[:, first], z[:, first], h[first], np.add.reduceat(c, first)
+    keep = order[first]
+    if first.shape[0] < hs.shape[0]:
+        members = order[~start]
+        owners = keep[(np.cumsum(start) - 1)[~start]]
+        if not (np.array_equal(x[:, members], x[:, owners])
+                and np.array_equal(z[:, members], z[:, owners])):
+            return _merge_exact(x, z, h, c)
+        return x[:, keep], z[:, keep], h[keep], np.add.reduceat(c[order], first)
+    return x[:, keep], z[:, keep], h[keep], c[keep]
 
 
 def _merge_exact(x, z, h, c):
