@@ -122,6 +122,7 @@ class Lib:
         self.swapaxes = fn("swapaxes")
         self.broadcast_to = fn("broadcast_to")
         self.sqrt = fn("sqrt")
+        self.resolved = RESOLVED * float(np.finfo(_numpy_dtype(like)).eps)
         self.real = fn("real")
         self.like = like
 
@@ -383,7 +384,7 @@ def _split(block, account: Account, left: bool, lib: Lib, bond: int):
         account.no_gram.add(bond)
     u, s, vh = svd(x)
     k, mask = account.keep(s)
-    if float(account.last.min()) >= RESOLVED:
+    if float(account.last.min()) >= lib.resolved:
         account.no_gram.discard(bond)
     if k < s.shape[-1]:
         u, s, vh = u[:, :, :k], s[:, :k], vh[:, :k]
@@ -397,10 +398,11 @@ def _split(block, account: Account, left: bool, lib: Lib, bond: int):
     return a.reshape((bt, dl, 2, k)), b.reshape((bt, k, 2, dr))
 
 
-RESOLVED = 1e-10
-"""The smallest weight fraction a split may drop by the Gram-matrix method:
-its eigenvalues carry errors of about ``1e-16`` of the total, so a smaller drop
-is not resolved and the split is redone by SVD."""
+RESOLVED = 4.5e5
+"""The smallest weight fraction a split may drop by the Gram-matrix method, in
+units of the dtype's machine epsilon (``1e-10`` in complex128): its
+eigenvalues carry errors of a few epsilon of the total, so a smaller drop is
+not resolved and the split is redone by SVD (complex64: always)."""
 
 
 def _split_eigh(x, account: Account, left: bool, lib: Lib, dims):
@@ -412,7 +414,7 @@ def _split_eigh(x, account: Account, left: bool, lib: Lib, dims):
     lam, vec = lib.eigh(xh @ x if left else x @ xh)
     size = lam.shape[-1]
     counts, dropped = account.plan(np.clip(to_numpy(lam).real[:, ::-1], 0.0, None))
-    if int(counts.min()) < size and float(dropped.min()) < RESOLVED:
+    if int(counts.min()) < size and float(dropped.min()) < lib.resolved:
         return None
     k, mask = account.record(counts, dropped)
     iso = vec[:, :, size - k:] if k < size else vec  # (B, n or m, k)
