@@ -256,6 +256,8 @@ def test_auto_approximates_only_when_asked():
     text = program.explain()
     assert "threshold=0.001" in text and "pauli:" in text and "FLOPs" in text
     assert "the cheapest" in program.reason
+    wide = tnq.compile(tnq.Circuit(3).h(0).ccx(0, 1, 2), "Z2", threshold=1e-3)
+    assert wide.strategy != "pauli" and "'ccx' acts on 3" in wide.reason
 
 
 def test_batches_pickling_and_threshold_checks():

@@ -50,6 +50,8 @@ import numpy as np
 
 from ..compile.pauli import (
     LOCAL_PAULIS,
+    MAX_DENSE_QUBITS,
+    MAX_GATE_QUBITS,
     GateSlots,
     PauliLayout,
     StringSet,
@@ -60,6 +62,7 @@ from ..compile.pauli import (
 from ..contract import Values, to_backend, to_numpy
 from ..errors import UnsupportedError
 from ..memo import Memo
+from ..observables import DenseOperator
 from ..plan import Plan
 from .base import MAX_BATCH, Estimate, Setup, Strategy
 
@@ -301,6 +304,14 @@ class PauliStrategy(Strategy):
     def unavailable(cls, setup: Setup) -> str | None:
         if setup.threshold is None:
             return "auto truncates Pauli strings only when threshold= is given"
+        wide = next((op for op in setup.ops if len(op.qubits) > MAX_GATE_QUBITS), None)
+        if wide is not None:
+            return (f"it propagates gates on at most {MAX_GATE_QUBITS} qubits, and "
+                    f"'{wide.name}' acts on {len(wide.qubits)}")
+        dense = [len(t.qubits) for o in setup.observables for t in o.terms
+                 if isinstance(t, DenseOperator)]
+        if max(dense, default=0) > MAX_DENSE_QUBITS:
+            return f"it expands dense terms on at most {MAX_DENSE_QUBITS} qubits"
         return None
 
     # ------------------------------------------------------------ estimates
