@@ -79,13 +79,17 @@ class Cluster:
 
     def run(self, fn: Callable, calls: Sequence[tuple], *, rows: Sequence[int], what: str,
             show: bool, seconds: float | None, timeout: float | None,
-            keep: list | None = None) -> list:
+            keep: list | None = None, near: Sequence | None = None) -> list:
         """``fn(*args)`` for every ``args`` of ``calls`` on the cluster, results in
         order; ``rows[i]`` is the number of rows of task ``i`` (for messages).
         ``keep``: a list the tasks' futures are added to, so that their results
-        stay on the workers for later tasks (while the caller holds them)."""
-        futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES)
-                   for args in calls]
+        stay on the workers for later tasks (while the caller holds them).
+        ``near[i]``: a future whose worker task ``i`` should run on (any other
+        worker when that one is gone)."""
+        where = self._holders(near) if near is not None else [None] * len(calls)
+        futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES, workers=w,
+                                      allow_other_workers=w is not None)
+                   for args, w in zip(calls, where)]
         if keep is not None:
             keep.extend(futures)
         start = time.perf_counter()
@@ -107,6 +111,11 @@ class Cluster:
             for f in futures:
                 if f.status == "pending":
                     f.cancel()
+
+    def _holders(self, near: Sequence) -> list:
+        """For each future, the workers that hold its result (None: unknown)."""
+        who = self.client.who_has(list(near))
+        return [list(who.get(f.key, ())) or None for f in near]
 
     def _raise(self, future: Any, futures: list, rows: Sequence[int], what: str) -> None:
         exc = future.exception()

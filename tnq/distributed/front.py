@@ -228,7 +228,8 @@ class DistributedProgram:
                                                  for j, c in enumerate(calls)],
                                 rows=[b - a for a, b in chunks] * len(futures),
                                 what="gradients", show=self._program.progress,
-                                seconds=0.0, timeout=self._timeout)
+                                seconds=0.0, timeout=self._timeout,
+                                near=[c[0] for c in calls])
         per = [out[k * len(chunks):(k + 1) * len(chunks)] for k in range(len(futures))]
         return (_add([_join(p, [g for g, _ in c]) for c in per]),
                 _add([_join(x, [g for _, g in c]) for c in per]))
