@@ -34,9 +34,9 @@ __all__ = ["DistributedProgram", "distribute", "LOCAL_SECONDS"]
 LOCAL_SECONDS = 0.05
 """A call estimated to take less than this many seconds on one process runs
 locally (the default of ``local_below``). Going through a cluster costs a
-few milliseconds per call (submitting, scheduling, gathering; about 10 ms
-measured for a tiny call on a LocalCluster of 2 processes), so only longer
-calls gain from it. The estimate is the call's rows times the time per row
+few tens of milliseconds per call (submitting, scheduling, gathering: 20 to
+50 ms measured for a tiny call on a LocalCluster of 2 processes on a busy
+2-core machine, ``benchmarks/w9_scale.py``), so only longer calls gain. The estimate is the call's rows times the time per row
 measured once, on the first batched call, by a local call of a few rows."""
 PROBE_ROWS = 16
 """Rows of the local call that measures the time per row."""
