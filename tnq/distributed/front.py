@@ -36,8 +36,9 @@ LOCAL_SECONDS = 0.05
 locally (the default of ``local_below``). Going through a cluster costs a
 few tens of milliseconds per call (submitting, scheduling, gathering: 20 to
 50 ms measured for a tiny call on a LocalCluster of 2 processes on a busy
-2-core machine, ``benchmarks/w9_scale.py``), so only longer calls gain. The estimate is the call's rows times the time per row
-measured once, on the first batched call, by a local call of a few rows."""
+2-core machine, ``benchmarks/w9_scale.py``), so only longer calls gain.
+The estimate is the call's rows times the time per row measured once, on
+the first batched call, by a local call of a few rows."""
 PROBE_ROWS = 16
 """Rows of the local call that measures the time per row."""
 
