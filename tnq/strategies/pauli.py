@@ -213,10 +213,11 @@ class _Work:
         self.x[:, m:self.n], self.z[:, m:self.n], self.h[m:self.n], self.c[m:self.n] = 0, 0, 0, 0.0
         self.n, self.free = m, 0
 
-    def step(self, slots: GateSlots, r: np.ndarray, cut: float) -> float:
-        """Carry the strings back through one gate (transfer matrix ``r``), dropping
-        those whose ``|c| <= cut``; returns the sum of the dropped ``|c|``."""
-        moved, targets, vals, counts = _columns(r)
+    def step(self, slots: GateSlots, columns: tuple, cut: float) -> float:
+        """Carry the strings back through one gate (``columns``: its transfer
+        matrix's :func:`_columns`), dropping those whose ``|c| <= cut``;
+        returns the sum of the dropped ``|c|``."""
+        moved, targets, vals, counts = columns
         n = self.n
         a = slots.local(self.x[:, :n], self.z[:, :n])
         idx = np.flatnonzero(moved[a])
@@ -265,8 +266,12 @@ def propagate(strings: StringSet, gates, matrices, cut: float) -> tuple[float, f
     the identity part), the sum of dropped ``|c|`` and the most strings held."""
     work = _Work(strings)
     dropped, most = 0.0, len(strings)
+    seen: dict[bytes, tuple] = {}  # gates of equal matrices share their columns
     for slots, r in zip(reversed(gates), reversed(matrices)):
-        dropped += work.step(slots, r, cut)
+        key = r.tobytes()
+        if key not in seen:
+            seen[key] = _columns(r)
+        dropped += work.step(slots, seen[key], cut)
         most = max(most, work.n - work.free)
     return work.value(), dropped, most
 
