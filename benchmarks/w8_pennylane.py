@@ -9,15 +9,17 @@ PennyLane's own devices, in one run (one process; default threads).
 - ``lightning``: lightning.qubit, ``diff_method="adjoint"`` (value from the same
   forward pass, ``qml.grad(f).forward``).
 - W2 n=100 (``--wide``): tnq.qubit torch backprop (value_and_grad) and the energy
-  alone; default.tensor (quimb) is listed when it can be imported: quimb needs
-  autoray>=0.10 while PennyLane pins 0.8, so it usually cannot.
+  alone, against default.tensor's energy (quimb's MPS; it has no backprop,
+  adjoint or device gradients, so its gradient would be 2P+1 energies by
+  parameter shift). default.tensor needs quimb, whose releases from 1.9 on
+  need autoray>=0.10 while PennyLane pins 0.8: ``pip install quimb==1.8.4``.
 
 Needs an environment with ``tnq[pennylane]``, jax, torch and
 pennylane-lightning (see docs/pennylane.md). Every implementation's value and
 gradient are checked against tnq-torch's to 1e-8.
 
 Run:  python benchmarks/w8_pennylane.py [--sizes 12x4 16x8 20x8] [--wide] [--repeats 5]
-      [--default-jax]
+      [--default-jax] [--peer-repeats 1]
       [--threads 1]   (one thread for every library: set before numpy, torch,
       jax and lightning start; default: their own defaults)
 Ratios: peer time / tnq time (above 1: tnq is faster).
@@ -134,11 +136,13 @@ def main() -> None:
 
     jax.config.update("jax_enable_x64", True)
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", nargs="+", default=["12x4", "16x8", "20x8"])
+    ap.add_argument("--sizes", nargs="*", default=["12x4", "16x8", "20x8"])
     ap.add_argument("--wide", action="store_true", help="also W2 at n=100")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--default-jax", action="store_true")
+    ap.add_argument("--peer-repeats", type=int, default=1,
+                    help="calls of default.tensor after its first (minutes each at n=100)")
     args = ap.parse_args()
     if args.threads:
         import torch
@@ -164,15 +168,23 @@ def main() -> None:
         rows.append(row)
     if args.wide:
         runs, dev = _w2(100, qml)
-        row = {"workload": "W8-W2", "n": 100}
+        row = {"workload": "W8-W2", "n": 100, "threads": args.threads}
         for name, fn in runs.items():
-            first, call, (value, _) = timed(fn, args.repeats)
+            repeats = args.peer_repeats if name.startswith("default") else args.repeats
+            first, call, (value, _) = timed(fn, repeats)
+            assert abs(value - row.get("tnq-torch value_and_grad", {"value": value})["value"]) \
+                < 1e-8, name
             row[name] = {"first_s": first, "call_s": call, "value": value}
             print(f"W8 W2 n=100 {name:<26} call {1e3 * call:9.2f} ms  first {first:7.2f} s",
                   flush=True)
         row["strategy"] = dev.programs[0].strategy
+        if "default.tensor energy" in row:
+            row["energy ratio"] = row["default.tensor energy"]["call_s"] / \
+                row["tnq energy"]["call_s"]
+            print(f"W8 W2 n=100 energy: default.tensor / tnq = {row['energy ratio']:.1f}")
         rows.append(row)
-    name = "w8_pennylane" + (f"_{args.threads}thread" if args.threads else "")
+    name = "w8_pennylane" + ("_" + "_".join(args.sizes) if args.sizes else "") + \
+        ("_wide" if args.wide else "") + (f"_{args.threads}thread" if args.threads else "")
     print(f"results: {save(name, rows)}")
 
 
