@@ -195,7 +195,10 @@ def main() -> None:
             n, p = (int(v) for v in args.qaoa.split("x"))
             parts = args.parts or 2 * sum(client.nthreads().values())
             out += qaoa(client, n, p, parts, args.repeats)
-        save("w9_scale", out + [{"cpus": os.cpu_count(), "when": time.ctime()}])
+        name = "w9_scale" + "".join(f"_{w}" for w in "ab" if w not in args.skip
+                                    and args.skip)
+        save(name, out + [{"cpus": os.cpu_count(), "when": time.ctime(),
+                           "load_average": os.getloadavg()}])
     finally:
         client.close()
         if cluster is not None:
