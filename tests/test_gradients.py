@@ -327,3 +327,14 @@ def test_torch_layer_trains_weights_and_passes_input_gradients(classifier):
     assert losses[-1] < losses[0]
     with pytest.raises(tnq.ParameterError, match="weights have shape"):
         tnq.TorchLayer(program, weights=w[:-1])
+
+
+def test_rebuild_swaps_symbols_and_numpy_numbers_both_ways():
+    from tnq.gradients.executors import rebuild
+
+    th = tnq.parameters(1)
+    symbolic = tnq.Circuit(2).rx(0, th[0]).cx(0, 1)
+    bound = rebuild(symbolic.ops, 2, [(np.float64(0.3),), ()])
+    assert bound.ops[0].params == (0.3,) and bound.num_params == 0
+    lifted = rebuild(tnq.Circuit(2).rx(0, 0.2).cx(0, 1).ops, 2, [(th[0],), ()])
+    assert lifted.ops[0].params == (th[0],)

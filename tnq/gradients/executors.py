@@ -48,7 +48,8 @@ def rebuild(ops: Sequence[Op], num_qubits: int, params: Sequence[Sequence]) -> C
             if not isinstance(p, Symbol) and not math.isfinite(p):
                 raise ParameterError(f"gate {i} ({op.name} on {op.qubits}) got parameter "
                                      f"{p!r}; expected a finite number")
-        new.append(op if ps == op.params else Op(op.name, op.qubits, ps, op.matrix))
+        same = len(ps) == len(op.params) and all(a is b for a, b in zip(ps, op.params))
+        new.append(op if same else Op(op.name, op.qubits, ps, op.matrix))
     return Circuit._from_ops(num_qubits, new)
 
 
