@@ -53,7 +53,9 @@ OUTPUTS = ("expectation", "state", "amplitude", "probabilities", "sample", "simu
 """Every output a Program has; a strategy names those it supports."""
 TRANSFORMS = frozenset({"jax.jit", "jax.vmap", "jax.grad", "torch.func.vmap",
                         "torch.func.grad"})
-"""Function transformations a strategy may support (torch autograd always works)."""
+"""Function transformations a strategy may support (eager torch autograd works on
+every exact strategy; ``pauli``, whose kept strings depend on the angles, takes
+gradients by parameter shift)."""
 
 
 @dataclass(frozen=True, eq=False)
