@@ -18,7 +18,7 @@ from ..contract import to_numpy
 from ..errors import CompileError, GradientError, ParameterError
 from ..optional import require
 from ..program import Program
-from .adjoint import adjoint_applies, adjoint_value_and_grad
+from .adjoint import DEFAULT_ADJOINT, adjoint_applies, adjoint_value_and_grad
 from .shift import param_shift
 
 __all__ = ["value_and_grad", "best_backend"]
@@ -52,14 +52,14 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
         a mapping's gradient comes back as a mapping.
     backend : {"jax", "torch", "numpy", "adjoint"}, optional
         Default: the kind of ``params`` if it is a jax or torch array (results
-        then come back as that kind); otherwise, in the state regime (strategy
-        ``statevector`` or ``state``, the state and one adjoint vector per
-        observable within ``max_memory``), ``"adjoint"``: one forward pass and
-        one reverse sweep over fused gate blocks in numpy
-        (:mod:`tnq.gradients.adjoint`); elsewhere the best installed autodiff
-        backend (results as numpy). ``"numpy"`` uses the exact
-        parameter-shift rule. ``"jax"`` in the state regime also runs the
-        adjoint sweep (results as jax arrays): a jitted whole-circuit gradient
+        then come back as that kind); otherwise, for strategy ``statevector``
+        (the state and one adjoint vector per observable within
+        ``max_memory``), ``"adjoint"``: one forward pass and one reverse
+        sweep over fused gate blocks in numpy (:mod:`tnq.gradients.adjoint`);
+        elsewhere the best installed autodiff backend (results as numpy). ``"numpy"`` uses the exact
+        parameter-shift rule. ``"jax"`` in the state regime (strategy
+        ``statevector`` or ``state``) runs the adjoint sweep (results as jax
+        arrays): a jitted whole-circuit gradient
         takes XLA seconds to a minute to compile; ``jax.jit(jax.value_and_grad(
         program))`` still gives one where that pays off.
 
@@ -90,7 +90,7 @@ def value_and_grad(program: Program, params, inputs=None, *, backend: str | None
         return value, program.unpack(grad)
     kind = type(params).__module__.split(".")[0]
     native = kind in ("jax", "jaxlib", "torch")
-    if backend is None and not native and adjoint_applies(program):
+    if backend is None and not native and adjoint_applies(program, DEFAULT_ADJOINT):
         backend = "adjoint"
     if backend is None:
         backend = ("jax" if kind in ("jax", "jaxlib") else kind) if native else best_backend()

@@ -10,7 +10,7 @@ from .. import checks
 from ..errors import CompileError, GradientError, ParameterError
 from ..optional import require
 from ..program import Program
-from .adjoint import adjoint_applies, sweep_of
+from .adjoint import DEFAULT_ADJOINT, adjoint_applies, sweep_of
 
 if TYPE_CHECKING:
     import torch
@@ -94,7 +94,8 @@ class TorchLayer(torch.nn.Module):
         in numpy by the adjoint sweep (:mod:`tnq.gradients.adjoint`; CPU, the
         state regime), ``"autograd"`` calls the Program on torch tensors and
         lets torch autograd differentiate it; ``"auto"`` takes the adjoint
-        sweep where it applies and the batch's states fit ``max_memory``.
+        sweep for strategy ``statevector`` when the batch's states fit
+        ``max_memory``.
 
     Examples
     --------
@@ -158,11 +159,12 @@ class TorchLayer(torch.nn.Module):
         """Whether this call runs the adjoint sweep (CPU tensors in the state
         regime, the states of the batch within ``max_memory``)."""
         program = self.program
-        if self.gradient == "autograd" or self.weights.device.type != "cpu" \
-                or not adjoint_applies(program):
+        if self.gradient == "autograd" or self.weights.device.type != "cpu":
             return False
         if self.gradient == "adjoint":
             return True
+        if not adjoint_applies(program, DEFAULT_ADJOINT):
+            return False
         rows = 1 if inputs is None or inputs.ndim < 2 else int(inputs.shape[0])
         return sweep_of(program).states(2 * rows) <= program.max_memory
 
