@@ -3,6 +3,9 @@ PennyLane's own devices, in one run (one process; default threads).
 
 - ``tnq-jax``: tnq.qubit, ``interface="jax"``, backprop, ``jax.jit(jax.value_and_grad)``.
 - ``tnq-torch``: tnq.qubit, ``interface="torch"``, backprop, ``loss.backward()``.
+- ``tnq-adjoint``: tnq.qubit, ``diff_method="adjoint"`` (the device's own
+  gradient, :func:`tnq.value_and_grad` on numpy), ``qml.grad(f)`` with its
+  ``forward`` value, as for lightning.
 - ``default-torch``: default.qubit, backprop, torch (``loss.backward()``).
 - ``default-jax`` (with ``--default-jax``): default.qubit, backprop,
   ``jax.jit(jax.value_and_grad)`` (its first call compiles for minutes).
@@ -19,7 +22,7 @@ pennylane-lightning (see docs/pennylane.md). Every implementation's value and
 gradient are checked against tnq-torch's to 1e-8.
 
 Run:  python benchmarks/w8_pennylane.py [--sizes 12x4 16x8 20x8] [--wide] [--repeats 5]
-      [--default-jax] [--peer-repeats 1]
+      [--default-jax] [--peer-repeats 1] [--only tnq-adjoint lightning]
       [--threads 1]   (one thread for every library: set before numpy, torch,
       jax and lightning start; default: their own defaults)
 Ratios: peer time / tnq time (above 1: tnq is faster).
@@ -72,8 +75,7 @@ def _runners(n: int, layers: int, qml, default_jax: bool):
             return float(value.detach()), x.grad.numpy()
         return run
 
-    def lightning_runner():
-        device = qml.device("lightning.qubit", wires=n)
+    def adjoint_runner(device):
         qnode = qml.QNode(circuit, device, diff_method="adjoint")
         grad_fn = qml.grad(qnode)
         x = qml.numpy.array(w, requires_grad=True)
@@ -86,8 +88,9 @@ def _runners(n: int, layers: int, qml, default_jax: bool):
     runners = {
         "tnq-torch": lambda: torch_runner(qml.device("tnq.qubit", wires=n)),
         "tnq-jax": lambda: jax_runner(qml.device("tnq.qubit", wires=n)),
+        "tnq-adjoint": lambda: adjoint_runner(qml.device("tnq.qubit", wires=n)),
         "default-torch": lambda: torch_runner(qml.device("default.qubit", wires=n)),
-        "lightning": lightning_runner,
+        "lightning": lambda: adjoint_runner(qml.device("lightning.qubit", wires=n)),
     }
     if default_jax:
         runners["default-jax"] = lambda: jax_runner(qml.device("default.qubit", wires=n))
@@ -141,6 +144,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--default-jax", action="store_true")
+    ap.add_argument("--only", nargs="+", default=None, help="run only these implementations")
     ap.add_argument("--peer-repeats", type=int, default=1,
                     help="calls of default.tensor after its first (minutes each at n=100)")
     args = ap.parse_args()
@@ -154,6 +158,8 @@ def main() -> None:
         row = {"workload": "W8", "n": n, "layers": layers, "threads": args.threads}
         ref = None
         for name, make in _runners(n, layers, qml, args.default_jax).items():
+            if args.only and name not in args.only:
+                continue
             first, call, (value, grad) = timed(make(), args.repeats)
             # first: a new QNode's first call (compile, JIT, path search)
             if ref is None:
@@ -162,9 +168,9 @@ def main() -> None:
             row[name] = {"first_s": first, "call_s": call, "value": value}
             print(f"W8 {size} {name:<12} call {1e3 * call:9.2f} ms  first {first:7.2f} s",
                   flush=True)
+        ours = [row[k]["call_s"] for k in row if k.startswith("tnq-")]
         for name in set(row) & {"default-torch", "default-jax", "lightning"}:
-            row[name]["ratio"] = row[name]["call_s"] / min(row["tnq-torch"]["call_s"],
-                                                           row["tnq-jax"]["call_s"])
+            row[name]["ratio"] = row[name]["call_s"] / min(ours)
         rows.append(row)
     if args.wide:
         runs, dev = _w2(100, qml)
@@ -184,6 +190,7 @@ def main() -> None:
             print(f"W8 W2 n=100 energy: default.tensor / tnq = {row['energy ratio']:.1f}")
         rows.append(row)
     name = "w8_pennylane" + ("_" + "_".join(args.sizes) if args.sizes else "") + \
+        ("_" + "_".join(args.only) if args.only else "") + \
         ("_wide" if args.wide else "") + (f"_{args.threads}thread" if args.threads else "")
     print(f"results: {save(name, rows)}")
 
