@@ -15,8 +15,10 @@ samples.
 
 from __future__ import annotations
 
+import operator
 import threading
 from dataclasses import replace
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -206,15 +208,23 @@ class TnqDevice(Device):
         wires = self.wires if self.wires is not None else tape.wires
         return wires, {w: i for i, w in enumerate(wires)}
 
-    def program(self, struct: tr.Structure, num_qubits: int, keys: tuple) -> Program:
-        """The Program for a structure and the measured terms (compiled once)."""
+    def program(self, struct: tr.Structure, num_qubits: int, keys: tuple, *,
+                weighted: bool = False) -> Program:
+        """The Program for a structure and the measured terms (compiled once):
+        one observable per term key, or (``weighted``) per weighted sum
+        ``((c, key), ...)`` of them."""
         def make():
             with self._lock:
                 self._compiles += 1
-            observables = [tr.term_observable(k) for k in keys] or None
-            return Program(struct.circuit(num_qubits), observables, **self._options)
+            if weighted:
+                observables = [reduce(operator.add, [c * tr.term_observable(k)
+                                                     for c, k in pairs if k != ("P", ())])
+                               for pairs in keys]
+            else:
+                observables = [tr.term_observable(k) for k in keys]
+            return Program(struct.circuit(num_qubits), observables or None, **self._options)
 
-        return self._programs.get((struct.key, num_qubits, keys), make)
+        return self._programs.get((struct.key, num_qubits, keys, weighted), make)
 
     def _run(self, tape):
         wires, index = self._wire_map(tape)
@@ -225,24 +235,45 @@ class TnqDevice(Device):
         return _exact(self, tape, struct, n, wires)
 
     def _derivatives(self, tape):
+        """Values and gradients of expectation values and variances: one Program
+        whose observables are the measured sums themselves (``O``, and ``O @ O``
+        for a variance), so :func:`tnq.value_and_grad` differentiates one value
+        per sum rather than one per Pauli word."""
         wires, index = self._wire_map(tape)
         struct = tr.structure(tape.operations, index)
-        weights, keys = _weights(tape, index)
+        weights, _ = _weights(tape, index)
         theta = np.asarray([float(np.real(qml.math.unwrap(p))) for p in
                             tr.gate_params(tape.operations, struct)])
+        sums = {}  # (constant, tnq observable or None) per distinct weighted sum
+        for w in weights:
+            for part in w.values():
+                key = tuple((float(np.real(qml.math.unwrap(c))), k) for c, k in part)
+                sums.setdefault(key, len(sums))
+        keys = [k for k in sums if any(t != ("P", ()) for _, t in k)]
         values, jac = np.zeros(0), np.zeros((0, len(theta)))
         if keys:  # else only the identity is measured: constants
-            program = self.program(struct, max(len(wires), 1), keys)
+            program = self.program(struct, max(len(wires), 1), tuple(keys), weighted=True)
             if len(theta):
                 values, jac = value_and_grad(program, theta)
             else:
                 values = program()
             values, jac = np.atleast_1d(values), np.reshape(jac, (len(keys), len(theta)))
-        at = {k: i for i, k in enumerate(keys)}
+        row = {k: i for i, k in enumerate(keys)}
+
+        def part(pairs):
+            key = tuple((float(np.real(qml.math.unwrap(c))), k) for c, k in pairs)
+            const = sum(c for c, k in key if k == ("P", ()))
+            if key not in row:
+                return const, np.zeros(len(theta))
+            return values[row[key]] + const, jac[row[key]]
+
         results, grads = [], []
         for w in weights:
-            value, grad = _combine(w, values, jac, at)
-            results.append(value)
+            mean, grad = part(w["mean"])
+            if "square" in w:
+                square, grad_square = part(w["square"])
+                mean, grad = square - mean**2, grad_square - 2 * mean * grad
+            results.append(mean)
             grads.append(_trainable(grad, struct, tape))
         if len(results) == 1:
             return results[0], grads[0]
@@ -287,17 +318,6 @@ def _weighted(pairs, values, keys_at: dict, identity: float = 1.0):
         term = identity if k == ("P", ()) else values[..., keys_at[k]]
         total = total + c * term
     return qml.math.real(total)
-
-
-def _combine(w: dict, values: np.ndarray, jac: np.ndarray, at: dict):
-    """A measurement's value and gradient (numpy) from the terms' values ``(K,)``
-    and Jacobian ``(K, P)``: an expectation value, or ``<O^2> - <O>^2``."""
-    mean = np.real(_weighted(w["mean"], values, at))
-    grad = np.real(_weighted(w["mean"], jac.T, at, 0.0))
-    if "square" not in w:
-        return mean, grad
-    square = np.real(_weighted(w["square"], values, at))
-    return square - mean**2, np.real(_weighted(w["square"], jac.T, at, 0.0)) - 2 * mean * grad
 
 
 def _trainable(grad: np.ndarray, struct: tr.Structure, tape):
