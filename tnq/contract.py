@@ -313,9 +313,13 @@ class Evaluator:
         if "bool" in dtype:
             raise ParameterError(f"{name} must be real numbers, got dtype {dtype}")
         if transformation(x) is None:  # concrete: checked (a traced array cannot be)
-            finite = do("isfinite", x)
-            if not bool(do("all", finite)):
-                _check_finite(to_numpy(x), to_numpy(finite), name)
+            if infer_backend(x) == "torch":
+                finite = x.isfinite()
+                if not bool(finite.all()):
+                    _check_finite(to_numpy(x), to_numpy(finite), name)
+            else:  # jax: in numpy (a jax operation under a jit trace would be traced)
+                host = to_numpy(x)
+                _check_finite(host, np.isfinite(host), name)
         return do("astype", x, self.real_dtype)
 
     def _on_backend(self, vals) -> tuple:
