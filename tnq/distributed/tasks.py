@@ -9,18 +9,14 @@ searches a contraction path: the Program carries its plans.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 import numpy as np
 
-from ..circuit import Circuit, Op
 from ..contract import to_numpy
 from ..gradients.executors import Executor, TnqExecutor
-from ..gradients.measure import check_counts, measurement_settings
-from ..gradients.shift import ShiftTable, shift_table
+from ..gradients.shift import shift_table, shot_estimates
 from ..optional import require
 from ..program import Program
-from ..symbols import Symbol
 
 __all__ = ["values", "vjp", "Held", "forward", "backward", "shifted_values",
            "shifted_estimates"]
@@ -149,39 +145,8 @@ def shifted_estimates(program: Program, params, inputs, start: int, stop: int, s
     table from ``shots`` per measurement setting, drawn by ``executor`` with
     ``seed``; and the number of circuits run."""
     table = program.derived("shift-table", lambda: shift_table(program))
-    observables = program.observable
-    settings, constant = measurement_settings(
-        list(observables) if isinstance(observables, tuple) else observables)
-    n = program.num_qubits
-    circuits = [s.rotate(c) for c in _shifted_circuits(program, table, params, inputs,
-                                                         range(start, stop))
-                for s in settings]
     runner = executor if executor is not None else TnqExecutor()
-    counts = check_counts(runner.run(circuits, shots, seed), circuits, shots) \
-        if settings else []
-    est = np.zeros((stop - start,) + program.value_shape) + constant
-    var = np.zeros_like(est)
-    for i, c in enumerate(counts):
-        mean, v = settings[i % len(settings)].estimate(c, n)
-        est[i // len(settings)] += mean
-        var[i // len(settings)] += v
-    return est, var, len(circuits)
+    return shot_estimates(program, table, params, inputs, range(start, stop), shots, runner,
+                          seed)
 
 
-def _shifted_circuits(program: Program, table: ShiftTable, params, inputs,
-                      rows: Sequence[int]) -> list[Circuit]:
-    """The bound circuits of the table's ``rows``."""
-    e, n = program.evaluator, program.num_qubits
-    base = [Op(op.name, op.qubits, tuple(float(p.value(params, inputs)) if isinstance(p, Symbol)
-                                         else float(p) for p in op.params), op.matrix)
-            for op in e.ops]
-    out = []
-    for r in rows:
-        ops = base
-        if table.kind[r] >= 0:
-            i = e.kinds[table.kind[r]].ops[table.row[r]]
-            numbers = list(base[i].params)
-            numbers[table.col[r]] = float(numbers[table.col[r]] + table.shift[r])
-            ops = base[:i] + [Op(base[i].name, base[i].qubits, tuple(numbers))] + base[i + 1:]
-        out.append(Circuit._from_ops(n, ops))
-    return out

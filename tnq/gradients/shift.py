@@ -199,25 +199,24 @@ def _shift_chunks(program: Program, table: ShiftTable) -> list[dict]:
 def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
               executor: Executor, seed) -> tuple[np.ndarray, np.ndarray, int]:
     """Every row's estimate and the variance of it, from ``shots`` per setting."""
+    return shot_estimates(program, table, params, inputs, range(table.num_rows), shots,
+                          executor, seed)
+
+
+def shot_estimates(program: Program, table: ShiftTable, params, inputs, rows: range,
+                   shots: int, executor: Executor, seed) -> tuple[np.ndarray, np.ndarray, int]:
+    """The estimates (and their variances) of the table's ``rows``, from ``shots``
+    per measurement setting drawn by ``executor`` with ``seed``; and the number
+    of circuits run."""
     observables = program.observable
     settings, constant = measurement_settings(
         list(observables) if isinstance(observables, tuple) else observables)
-    e, n = program.evaluator, program.num_qubits
-    base = [Op(op.name, op.qubits, tuple(_number(p, params, inputs) for p in op.params),
-               op.matrix) for op in e.ops]
-    circuits = []
-    for r in range(table.num_rows):
-        ops = base
-        if table.kind[r] >= 0:
-            i = e.kinds[table.kind[r]].ops[table.row[r]]
-            numbers = list(base[i].params)
-            numbers[table.col[r]] += table.shift[r]
-            ops = base[:i] + [Op(base[i].name, base[i].qubits, tuple(numbers))] + base[i + 1:]
-        bound = Circuit._from_ops(n, ops)
-        circuits += [s.rotate(bound) for s in settings]
+    n = program.num_qubits
+    circuits = [s.rotate(c) for c in shifted_circuits(program, table, params, inputs, rows)
+                for s in settings]
     counts = check_counts(executor.run(circuits, shots, seed), circuits, shots) \
         if settings else []
-    values = np.zeros((table.num_rows,) + program.value_shape) + constant
+    values = np.zeros((len(rows),) + program.value_shape) + constant
     variances = np.zeros_like(values)
     for i, c in enumerate(counts):
         mean, var = settings[i % len(settings)].estimate(c, n)
@@ -226,7 +225,25 @@ def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,
     return values, variances, len(circuits)
 
 
+def shifted_circuits(program: Program, table: ShiftTable, params, inputs,
+                     rows: range) -> list[Circuit]:
+    """The bound (numeric) circuits of the table's ``rows``."""
+    e, n = program.evaluator, program.num_qubits
+    base = [Op(op.name, op.qubits, tuple(_number(p, params, inputs) for p in op.params),
+               op.matrix) for op in e.ops]
+    out = []
+    for r in rows:
+        ops = base
+        if table.kind[r] >= 0:
+            i = e.kinds[table.kind[r]].ops[table.row[r]]
+            numbers = list(base[i].params)
+            numbers[table.col[r]] = float(numbers[table.col[r]] + table.shift[r])
+            ops = base[:i] + [Op(base[i].name, base[i].qubits, tuple(numbers))] + base[i + 1:]
+        out.append(Circuit._from_ops(n, ops))
+    return out
+
+
 def _number(p, params, inputs) -> float:
     if isinstance(p, Symbol):
-        return p.value(params, inputs)
+        return float(p.value(params, inputs))
     return float(p)
