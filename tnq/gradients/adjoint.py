@@ -31,14 +31,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..compile.fusion import Block, fuse
+from ..compile.fusion import Block, fuse, merged_transpose
 from ..contract import Values, to_numpy
 from ..errors import CompileError, GradientError, MemoryLimitError
 from ..gates import Gate
 from ..plan import format_bytes
 from ..program import Program
 from ..strategies.base import Setup
-from ..strategies.blocks import BlockRecipe, apply_block, to_qubit_order
+from ..strategies.blocks import ArrayOps, BlockRecipe, apply_block, to_qubit_order
 from ..strategies.state import apply_factors
 from .rules import ShiftRule, shift_rule
 
@@ -124,16 +124,16 @@ class AdjointSweep:
                 raise GradientError(f"gate '{g.name}' declares no generator spectrum: no "
                                     "adjoint gradient; use autodiff")
         self._gates: tuple[Gate, ...] = tuple(gates)
-        self._rules = tuple(tuple(matrix_rule(s) for s in g.spectra or ()) for g in gates)
+        self._rules = tuple(tuple(_shift_arrays(matrix_rule(s)) for s in g.spectra or ())
+                            for g in gates)
         self._src = np.concatenate([k.src.ravel() for k in e.kinds] + [np.zeros(0, np.int64)])
         self._scale = np.concatenate([k.scale.ravel() for k in e.kinds] + [np.zeros(0)])
-        first = [b for b in range(len(self.fusion.blocks)) if b not in self.recipe.constant]
-        self._first = first[0] if first else len(self.fusion.blocks)
+        self._first = self.recipe.first
 
     # ------------------------------------------------------------ passes
     def states(self, count: int) -> int:
         """Bytes of the states a sweep with ``count`` adjoint vectors holds."""
-        return (count + 3) * 2**self.setup.num_qubits * self.setup.itemsize
+        return _state_bytes(self.setup, count)
 
     def forward(self, values: Values):
         """The final state (fusion layout), with the call's tables and block matrices."""
@@ -142,8 +142,9 @@ class AdjointSweep:
         mats = self.recipe.matrices(tables, values.vals)
         psi = np.zeros(2**n, dtype=self.setup.dtype)
         psi[0] = 1.0
+        xp = ArrayOps(psi)
         for block, m in zip(self.fusion.blocks, mats):
-            psi = apply_block(psi, m, block, n)
+            psi = apply_block(psi, m, block, n, xp)
         if values.batch is not None and psi.ndim == 1:
             psi = np.broadcast_to(psi, (values.batch, 2**n))
         return psi, tables, mats
@@ -210,9 +211,7 @@ class AdjointSweep:
         for j, (kind, gate, rules) in enumerate(zip(e.kinds, self._gates, self._rules)):
             v = (vals if j in values.batched else flat)[..., kind.src] * kind.scale + kind.offset
             cols = []
-            for c, rule in enumerate(rules):
-                shifts = np.array([sign * s for s in rule.shifts for sign in (1, -1)])
-                weights = np.array([sign * w for w in rule.coeffs for sign in (1, -1)])
+            for c, (shifts, weights) in enumerate(rules):
                 vs = np.broadcast_to(v, (len(shifts),) + v.shape).copy()
                 vs[..., c] += shifts.reshape((-1,) + (1,) * (v.ndim - 1))
                 table = gate.table(*(vs[..., i].ravel() for i in range(gate.num_params)))
@@ -271,8 +270,6 @@ def _apply_dense(psi, op: np.ndarray, support: tuple[int, ...], n: int):
 
 def _from_qubit_order(x, fusion):
     """``x`` (qubit order) with its axes in the fusion's final layout."""
-    from ..compile.fusion import merged_transpose
-
     n = fusion.num_qubits
     if fusion.layout == tuple(range(n)):
         return x
@@ -342,8 +339,18 @@ def adjoint_applies(program: Program, strategies: tuple[str, ...] = STATE_REGIME
         return False
     if any(setup.ops[k.ops[0]].gate.spectra is None for k in setup.evaluator.kinds):
         return False
-    need = (setup.terms.num_outputs + 3) * 2**setup.num_qubits * setup.itemsize
-    return need <= setup.max_memory
+    return _state_bytes(setup, setup.terms.num_outputs) <= setup.max_memory
+
+
+def _state_bytes(setup: Setup, count: int) -> int:
+    """Bytes of the states a sweep with ``count`` adjoint vectors holds."""
+    return (count + 3) * 2**setup.num_qubits * setup.itemsize
+
+
+def _shift_arrays(rule: ShiftRule) -> tuple[np.ndarray, np.ndarray]:
+    """A rule's signed shifts and weights, as the derivative tables use them."""
+    return (np.array([sign * s for s in rule.shifts for sign in (1, -1)]),
+            np.array([sign * w for w in rule.coeffs for sign in (1, -1)]))
 
 
 def sweep_of(program: Program) -> AdjointSweep:

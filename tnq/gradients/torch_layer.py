@@ -124,6 +124,7 @@ class TorchLayer(torch.nn.Module):
                                 f"{program.num_qubits} qubits")
         self.gradient = gradient
         self.program = program
+        self._auto = gradient == "auto" and adjoint_applies(program, DEFAULT_ADJOINT)
         dtype = getattr(torch, program.evaluator.real_dtype)
         if weights is None:
             rng = np.random.default_rng(checks.seed(seed))
@@ -163,7 +164,7 @@ class TorchLayer(torch.nn.Module):
             return False
         if self.gradient == "adjoint":
             return True
-        if not adjoint_applies(program, DEFAULT_ADJOINT):
+        if not self._auto:
             return False
         rows = 1 if inputs is None or inputs.ndim < 2 else int(inputs.shape[0])
         return sweep_of(program).states(2 * rows) <= program.max_memory

@@ -156,6 +156,9 @@ class BlockRecipe:
         for group in groups.values():
             group.freeze(evaluator.dtype)
         self.groups = tuple(groups.values())
+        # the first block that is not constant: those before it are a constant prefix
+        self.first = next((b for b in range(len(fusion.blocks)) if b not in self.constant),
+                          len(fusion.blocks))
         self.dtype = evaluator.dtype
         self._kind_ndim = [len(k.shape) + 1 for k in evaluator.kinds]
         self._backend = Memo(8, travel=False)

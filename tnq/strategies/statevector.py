@@ -79,9 +79,7 @@ class StateVectorStrategy(Strategy):
         self.recipe = BlockRecipe(self.fusion, setup.ops, setup.evaluator)
         self.operators = TermOperators(setup.terms, setup.dtype) \
             if setup.terms is not None else None
-        blocks = self.fusion.blocks
-        self._prefix = next((b for b in range(len(blocks)) if b not in self.recipe.constant),
-                            len(blocks))
+        self._prefix = self.recipe.first
         self._start = Memo(8, travel=False)
 
     @classmethod
