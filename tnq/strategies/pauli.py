@@ -259,19 +259,30 @@ def _grown(a: np.ndarray, n: int, cap: int) -> np.ndarray:
     return out
 
 
-def propagate(strings: StringSet, gates, matrices, cut: float) -> tuple[float, float, int]:
-    """The value ``<0|U^† O U|0>`` of the strings ``O`` carried back through
-    ``gates`` (slots in circuit order) with transfer ``matrices`` (one per
-    gate), dropping strings whose ``|c| <= cut``. Returns the value (without
-    the identity part), the sum of dropped ``|c|`` and the most strings held."""
-    work = _Work(strings)
-    dropped, most = 0.0, len(strings)
-    seen: dict[bytes, tuple] = {}  # gates of equal matrices share their columns
-    for slots, r in zip(reversed(gates), reversed(matrices)):
+def _gate_columns(matrices) -> list[tuple]:
+    """Each gate's :func:`_columns`, made once per distinct matrix."""
+    seen: dict[bytes, tuple] = {}
+    out = []
+    for r in matrices:
         key = r.tobytes()
         if key not in seen:
             seen[key] = _columns(r)
-        dropped += work.step(slots, seen[key], cut)
+        out.append(seen[key])
+    return out
+
+
+def propagate(strings: StringSet, gates, matrices, cut: float,
+              columns: list | None = None) -> tuple[float, float, int]:
+    """The value ``<0|U^† O U|0>`` of the strings ``O`` carried back through
+    ``gates`` (slots in circuit order) with transfer ``matrices`` (one per
+    gate), dropping strings whose ``|c| <= cut``. Returns the value (without
+    the identity part), the sum of dropped ``|c|`` and the most strings held.
+    ``columns``: the matrices' :func:`_gate_columns`, when already made."""
+    work = _Work(strings)
+    dropped, most = 0.0, len(strings)
+    columns = _gate_columns(matrices) if columns is None else columns
+    for slots, col in zip(reversed(gates), reversed(columns)):
+        dropped += work.step(slots, col, cut)
         most = max(most, work.n - work.free)
     return work.value(), dropped, most
 
@@ -335,10 +346,9 @@ class PauliStrategy(Strategy):
         per_gate = np.where(self.widths > 0, per_gate, 0.0)
         flops = float(per_gate.sum()) * 4 * len(self.strings) * self.layout.num_words
         words = self.layout.num_words
-        memory = self.bound() * STRING_BYTES * words
-        memory = int(min(memory, 2**62))
+        memory = int(min(cap * STRING_BYTES * words, 2**62))
         note = (f"Pauli propagation, threshold={self.threshold:g}: at most "
-                f"{self.bound():.3g} strings (backward support up to "
+                f"{cap:.3g} strings (backward support up to "
                 f"{int(self.widths.max(initial=0))} qubits)")
         return Estimate(flops, memory, True, note, steps=10 * len(self.setup.ops))
 
@@ -368,14 +378,13 @@ class PauliStrategy(Strategy):
         batch, shifts = e.shifts(values, shifts)
         tables = [to_numpy(t) for t in e.tables(values, shifts)]
         consts = self._constants.get("r", self._constant_matrices)
-        rows = []
-        for b in range(batch or 1):
-            kinds = [transfer_matrices(_unitaries(t[b] if t.ndim > len(k.shape) + 1 else t,
-                                                   e.ops[k.ops[0]].gate))
-                     for t, k in zip(tables, e.kinds)]
-            rows.append([consts[i] if kind < 0 else kinds[kind][row]
-                         for i, (kind, row) in enumerate(self.gate_refs)])
-        return rows
+        rows = range(batch or 1)
+        per_kind = [[transfer_matrices(_unitaries(t[b], e.ops[k.ops[0]].gate)) for b in rows]
+                    if t.ndim > len(k.shape) + 1  # batched: one set per row
+                    else [transfer_matrices(_unitaries(t, e.ops[k.ops[0]].gate))] * len(rows)
+                    for t, k in zip(tables, e.kinds)]
+        return [[consts[i] if kind < 0 else per_kind[kind][b][row]
+                 for i, (kind, row) in enumerate(self.gate_refs)] for b in rows]
 
     def _constant_matrices(self) -> dict[int, np.ndarray]:
         """Transfer matrices of the constant gates, once per distinct matrix."""
@@ -398,13 +407,14 @@ class PauliStrategy(Strategy):
         """Values and error estimates of every observable for one row's matrices
         (with ``estimate``, a second propagation at :data:`COARSE` times the threshold)."""
         gates = self.layout.gates
+        columns = _gate_columns(matrices)  # shared by every observable and both thresholds
         values, errors, most = [], [], 0
         for strings, norm, scale, const in zip(self.strings, self.norms, self.scales,
                                                self.constants):
             cut = max(self.threshold, FLOOR) * scale
-            v, d, m = propagate(strings, gates, matrices, cut)
+            v, d, m = propagate(strings, gates, matrices, cut, columns)
             if estimate and self.threshold > 0 and d > 0:
-                change = abs(v - propagate(strings, gates, matrices, COARSE * cut)[0])
+                change = abs(v - propagate(strings, gates, matrices, COARSE * cut, columns)[0])
                 # no change although strings were dropped: both settings truncated alike,
                 # nothing to compare; fall back to the strict bound (at most |v| + norm)
                 d = change if change > 0 else min(d, abs(v) + norm)
