@@ -31,6 +31,7 @@ from autoray import get_lib_fn, infer_backend
 
 from .compile.route import SWAP, Schedule, Step
 from .contract import to_backend, to_numpy
+from .observables import PAULI
 
 __all__ = ["svd", "Lib", "Account", "StepGates", "sweep"]
 
@@ -467,14 +468,7 @@ def sweep(schedule: Schedule, recipe: StepGates, tables: Sequence, consts: Seque
         if st.width == 1:
             tensors[lo] = _one_site(tensors[lo], gate_of(st.op), lib)
             continue
-        while centre < lo:
-            tensors[centre], tensors[centre + 1] = _qr_right(tensors[centre],
-                                                             tensors[centre + 1], lib)
-            centre += 1
-        while centre > hi:
-            tensors[centre - 1], tensors[centre] = _qr_left(tensors[centre - 1],
-                                                            tensors[centre], lib)
-            centre -= 1
+        centre = _move_centre(tensors, centre, lo, hi, lib)
         if st.width == 2:
             a, b = tensors[lo], tensors[hi]
             bt, dl, dr = a.shape[0], a.shape[1], b.shape[3]
@@ -490,7 +484,19 @@ def sweep(schedule: Schedule, recipe: StepGates, tables: Sequence, consts: Seque
     return Swept(tensors, centre, account)
 
 
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+def _move_centre(tensors: list, centre: int, lo: int, hi: int, lib) -> int:
+    """The orthogonality centre moved by QRs into sites ``lo..hi`` (``tensors``
+    updated in place); returns the new centre."""
+    while centre < lo:
+        tensors[centre], tensors[centre + 1] = _qr_right(tensors[centre], tensors[centre + 1], lib)
+        centre += 1
+    while centre > hi:
+        tensors[centre - 1], tensors[centre] = _qr_left(tensors[centre - 1], tensors[centre], lib)
+        centre -= 1
+    return centre
+
+
+_PAULI = np.array([PAULI[c] for c in "IXYZ"])  # (4, 2, 2): I, X, Y, Z
 
 
 def mpo_step(st: Step, tensors: list, centre: int, gate, account: Account, lib: Lib):
@@ -509,12 +515,7 @@ def mpo_step(st: Step, tensors: list, centre: int, gate, account: Account, lib: 
     _, side, names = st.subscripts.split(":")
     a, b = st.site, st.site + st.width - 1
     bt = tensors[a].shape[0]
-    while centre > a:
-        tensors[centre - 1], tensors[centre] = _qr_left(tensors[centre - 1], tensors[centre], lib)
-        centre -= 1
-    while centre < a:
-        tensors[centre], tensors[centre + 1] = _qr_right(tensors[centre], tensors[centre + 1], lib)
-        centre += 1
+    centre = _move_centre(tensors, centre, a, a, lib)
     g = gate if gate.ndim == 5 else (gate.reshape((gate.shape[0], 4))[:, :, None]
                                      * lib.const(np.eye(4))).reshape((-1, 2, 2, 2, 2))
     if st.order == (1, 0):  # gate axes to (a, b) order

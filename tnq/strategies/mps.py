@@ -30,6 +30,7 @@ from ..contract import Values
 from ..errors import MemoryLimitError, ParameterError
 from ..mps import MPS, batch_probabilities, batch_term_values, warn_fidelity
 from ..mps_sweep import StepGates, Swept, sweep
+from ..observables import PAULI
 from ..plan import Plan, as_float, format_bytes
 from ..progress import bar
 from .base import (
@@ -301,7 +302,7 @@ def _dimension(chi: int) -> str:
 
 
 # ------------------------------------------------------------ long-range gates
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+_PAULI = np.array([PAULI[c] for c in "IXYZ"])  # (4, 2, 2): I, X, Y, Z
 QR_COST = 0.25
 """A QR's cost relative to an SVD of the same matrix, in the choice between
 SWAP chains and MPOs (about what LAPACK takes on the sizes an MPS uses)."""
@@ -385,9 +386,7 @@ def _pauli_rank(op) -> tuple[int, str]:
 
 
 def _sample_matrix(op, rng) -> np.ndarray:
-    if op.matrix is not None:
-        m = np.asarray(op.gate.matrix)
-    elif op.gate.num_params == 0:
+    if op.matrix is not None or op.gate.num_params == 0:
         m = np.asarray(op.gate.matrix)
     else:
         m = np.asarray(op.gate.table(*rng.uniform(0, 2 * np.pi, (op.gate.num_params, 1))))[0]
