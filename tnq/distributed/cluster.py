@@ -24,6 +24,8 @@ __all__ = ["Cluster", "DistributedError"]
 
 CONNECT_SECONDS = 30
 """Seconds to wait for a scheduler given by its address."""
+POLL_SECONDS = 1.0
+"""Longest wait between two looks at the states of a call's tasks."""
 RETRIES = 1
 """Reruns of a task that raised an unexpected (non-tnq) exception on a worker.
 Lost workers are handled by Dask's scheduler (``allowed-failures``), not here."""
@@ -96,8 +98,7 @@ class Cluster:
         try:
             with progress.bar(len(futures), what, show=show, seconds=seconds,
                               unit="task") as bar:
-                done = self._distributed.as_completed(futures, timeout=timeout)
-                for future in done:
+                for future in self._completed(futures, start, timeout):
                     if future.status == "error":
                         self._raise(future, futures, rows, what)
                     bar.update(1)
@@ -111,6 +112,26 @@ class Cluster:
             for f in futures:
                 if f.status == "pending":
                     f.cancel()
+
+    def _completed(self, futures: list, start: float, timeout: float | None):
+        """The futures as they finish (or fail), read from their states every
+        :data:`POLL_SECONDS` at the latest, so that a completion notice Dask
+        delivers late or not at all (``as_completed`` has been seen waiting
+        forever on failed tasks) never stalls a call; Dask's TimeoutError after
+        ``timeout`` seconds."""
+        pending = list(futures)
+        while pending:
+            left = None if timeout is None else start + timeout - time.perf_counter()
+            if left is not None and left <= 0:
+                raise self._distributed.TimeoutError()
+            wait = POLL_SECONDS if left is None else min(POLL_SECONDS, left)
+            try:
+                self._distributed.wait(pending, timeout=wait, return_when="FIRST_COMPLETED")
+            except self._distributed.TimeoutError:
+                pass
+            done = [f for f in pending if f.status != "pending"]
+            pending = [f for f in pending if f.status == "pending"]
+            yield from done
 
     def _holders(self, near: Sequence) -> list:
         """For each future, the workers that hold its result (None: unknown)."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..contract import to_numpy
 from ..gradients.executors import Executor, TnqExecutor
-from ..gradients.shift import shift_table, shot_estimates
+from ..gradients.shift import shift_rows, shift_table, shot_estimates
 from ..optional import require
 from ..program import Program
 
@@ -125,16 +125,10 @@ def shifted_values(program: Program, params, inputs, start: int, stop: int) -> n
     """Exact values of rows ``start:stop`` of the Program's parameter-shift
     table (row 0: unshifted), as one batched evaluation."""
     table = program.derived("shift-table", lambda: shift_table(program))
-    e = program.evaluator
-    trainable = [j for j, kind in enumerate(e.kinds) if "param" in kind.uses]
-    if not trainable:
+    shifts = shift_rows(program, table, start, stop)
+    if shifts is None:
         return np.asarray(to_numpy(program(params, inputs))).reshape(
             (1,) + program.value_shape)
-    rows = np.arange(start, stop)
-    shifts = {j: np.zeros((len(rows),) + e.kinds[j].src.shape) for j in trainable}
-    for b, r in enumerate(rows):
-        if table.kind[r] >= 0:
-            shifts[table.kind[r]][b, table.row[r], table.col[r]] = table.shift[r]
     return np.asarray(to_numpy(program.evaluate(params, inputs, shifts=shifts).value))
 
 

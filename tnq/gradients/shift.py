@@ -180,20 +180,25 @@ def _exact(program: Program, table: ShiftTable, params, inputs) -> np.ndarray:
 
 def _shift_chunks(program: Program, table: ShiftTable) -> list[dict]:
     """The table's rows as per-kind shift arrays, in chunks of ``batch_limit()`` rows."""
+    step = program.batch_limit()
+    chunks = [shift_rows(program, table, start, min(start + step, table.num_rows))
+              for start in range(0, table.num_rows, step)]
+    return [c for c in chunks if c is not None]  # none at all without trainable kinds
+
+
+def shift_rows(program: Program, table: ShiftTable, start: int, stop: int) -> dict | None:
+    """Rows ``start:stop`` of the table as per-kind shift arrays, ``(rows, gates,
+    params)`` for each kind with trainable parameters (None: there is none)."""
     e = program.evaluator
     trainable = [j for j, kind in enumerate(e.kinds) if "param" in kind.uses]
     if not trainable:
-        return []
-    step = program.batch_limit()
-    chunks = []
-    for start in range(0, table.num_rows, step):
-        rows = np.arange(start, min(start + step, table.num_rows))
-        shifts = {j: np.zeros((len(rows),) + e.kinds[j].src.shape) for j in trainable}
-        for b, r in enumerate(rows):
-            if table.kind[r] >= 0:
-                shifts[table.kind[r]][b, table.row[r], table.col[r]] = table.shift[r]
-        chunks.append(shifts)
-    return chunks
+        return None
+    rows = np.arange(start, stop)
+    shifts = {j: np.zeros((len(rows),) + e.kinds[j].src.shape) for j in trainable}
+    for b, r in enumerate(rows):
+        if table.kind[r] >= 0:
+            shifts[table.kind[r]][b, table.row[r], table.col[r]] = table.shift[r]
+    return shifts
 
 
 def _measured(program: Program, table: ShiftTable, params, inputs, shots: int,

@@ -228,11 +228,10 @@ class TnqDevice(Device):
 
     def _run(self, tape):
         wires, index = self._wire_map(tape)
-        struct = tr.structure(tape.operations, index)
         n = max(len(wires), 1)
-        if tape.shots:
-            return _sampled(self, tape, struct, n, wires)
-        return _exact(self, tape, struct, n, wires)
+        if tape.shots:  # the structure includes the measurements' basis rotations
+            return _sampled(self, tape, n, wires)
+        return _exact(self, tape, tr.structure(tape.operations, index), n, wires)
 
     def _derivatives(self, tape):
         """Values and gradients of expectation values and variances: one Program
@@ -446,7 +445,7 @@ def _probabilities(dev: TnqDevice, tape, mp, struct, n: int, wires, theta):
     return _call(probs, theta)
 
 
-def _sampled(dev: TnqDevice, tape, struct: tr.Structure, n: int, wires):
+def _sampled(dev: TnqDevice, tape, n: int, wires):
     """Measurements (already in the computational basis) from tnq's samples,
     one bin of PennyLane's shot vector at a time."""
     ops = list(tape.operations) + _rotations(tape)

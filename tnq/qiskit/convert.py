@@ -430,12 +430,12 @@ def to_qiskit(circuit: Circuit, params=None, *, inputs=None, measure: bool = Fal
                for v in layout.params + layout.inputs}
     library = qiskit.circuit.library
     qc = qiskit.QuantumCircuit(circuit.num_qubits)
-    for k, op in enumerate(circuit.ops):
+    for op in circuit.ops:
         if op.name == "unitary":
             assert op.matrix is not None
             qc.append(library.UnitaryGate(op.matrix, check_input=False), op.qubits[::-1])
             continue
-        angles = [_qiskit_angle(p, values, offsets, vectors, k, op) for p in op.params]
+        angles = [_qiskit_angle(p, values, offsets, vectors) for p in op.params]
         gate = _fsim_class()(*angles) if op.name == "fsim" \
             else getattr(library, GATE_NAMES[op.name])(*angles)
         qc.append(gate, op.qubits)
@@ -463,7 +463,7 @@ def _flat(layout, values, kind: str):
     return arr
 
 
-def _qiskit_angle(p, values, offsets, vectors, k: int, op: Op):
+def _qiskit_angle(p, values, offsets, vectors):
     if not isinstance(p, Symbol):
         return float(p)
     flat = values[p.kind]

@@ -318,7 +318,8 @@ class Sampler(_Primitive, BaseSamplerV2):
 
 def _samples(program: Program, rows: np.ndarray, angles, qubits: list[int], shots: int,
              rng: np.random.Generator) -> np.ndarray:
-    """``shots`` outcomes of ``qubits`` per row of parameters: ``(rows, shots, k)`` bools."""
+    """``shots`` outcomes of ``qubits`` (sorted, distinct) per row of parameters:
+    ``(rows, shots, k)`` bools."""
     k = len(qubits)
     out = np.zeros((len(rows), shots, k), dtype=bool)
     if not k:
@@ -332,7 +333,6 @@ def _samples(program: Program, rows: np.ndarray, angles, qubits: list[int], shot
             chunk = rows[start:start + step]
             probs = np.asarray(program.probabilities(chunk if params else None, angles))
             probs = probs.reshape((-1,) + (2,) * n).sum(axis=tuple(1 + q for q in others))
-            probs = probs.transpose([0] + [1 + sorted(qubits).index(q) for q in qubits])
             for b, p in enumerate(np.broadcast_to(probs.reshape(-1, 2**k), (len(chunk), 2**k))):
                 out[start + b] = _draw(p, shots, k, rng)
         return out
